@@ -1,0 +1,269 @@
+"""Loading a data directory exactly as the data contract says.
+
+One file per table (``<table>.csv|parquet|xlsx``, ``.jsonl``/``.json`` where
+allowed, or a folder ``<table>/`` of raw server files); two sources for one
+table is an error naming both. Each table is typed once against
+:mod:`auditlib.schemas`; a required value that does not parse, a missing
+required column or a duplicate key rejects the table whole with its file, row
+and column; a bad optional value is nulled and counted.
+
+Row numbers in messages count data rows from 1 (the header is not a row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from auditlib.config import Settings
+from auditlib.errors import DataError
+from auditlib.io import files, raw, values
+from auditlib.io.report import FileReport, LoadReport
+from auditlib.schemas import TABLES, Table, polars_type, resolve_header
+
+TABLE_EXTS = (".csv", ".parquet", ".xlsx")
+ROW = "__row"
+
+
+@dataclass(frozen=True)
+class Source:
+    table: str
+    path: Path
+    kind: str  # csv | parquet | xlsx | json | folder
+
+
+def discover(data_dir: Path) -> dict[str, Source]:
+    """The source of each table present in ``data_dir``; two for one table is an error."""
+    if not data_dir.is_dir():
+        msg = "not a directory"
+        raise DataError(msg, file=str(data_dir))
+    found: dict[str, list[Source]] = {}
+    for p in sorted(data_dir.iterdir()):
+        name, ext = p.stem, p.suffix.lower()
+        table = TABLES.get(p.name if p.is_dir() else name)
+        if table is None:
+            continue
+        if p.is_dir():
+            if table.raw_folder:
+                found.setdefault(table.name, []).append(Source(table.name, p, "folder"))
+        elif ext in TABLE_EXTS:
+            found.setdefault(table.name, []).append(Source(table.name, p, ext[1:]))
+        elif ext in (".jsonl", ".json") and table.json_file:
+            found.setdefault(table.name, []).append(Source(table.name, p, "json"))
+    out = {}
+    for t, srcs in found.items():
+        if len(srcs) > 1:
+            names = " and ".join(s.path.name for s in srcs)
+            msg = f"table '{t}' has two sources: {names}; keep one"
+            raise DataError(msg, file=str(data_dir))
+        out[t] = srcs[0]
+    return out
+
+
+@dataclass
+class Dataset:
+    """The loaded tables of a directory, typed, with the load report."""
+
+    tables: dict[str, pl.DataFrame]
+    report: LoadReport
+    settings: Settings
+    data_dir: Path | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def lazy(self) -> dict[str, pl.LazyFrame]:
+        return {k: v.lazy() for k, v in self.tables.items()}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tables
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+
+def load_dir(
+    data_dir: Path, settings: Settings, tables: list[str] | None = None
+) -> Dataset:
+    """Load every table (or the ones named) of a data directory."""
+    sources = discover(data_dir)
+    report = LoadReport()
+    loaded: dict[str, pl.DataFrame] = {}
+    for name in tables or list(TABLES):
+        if name not in TABLES:
+            msg = f"unknown table {name!r} (known: {', '.join(TABLES)})"
+            raise DataError(msg)
+        src = sources.get(name)
+        if src is None:
+            report.missing[name] = "no file"
+            continue
+        loaded[name] = load_source(src, settings, report, base=data_dir)
+    return Dataset(loaded, report, settings, data_dir, sources)
+
+
+def load_source(src: Source, settings: Settings, report: LoadReport, base: Path) -> pl.DataFrame:
+    table = TABLES[src.table]
+    if src.kind == "folder":
+        return _load_folder(src, table, settings, report)
+    if src.kind == "json":
+        from auditlib.io.raw import ocsf
+
+        df, fr = ocsf.parse_ocsf_file(src.path, src.path.name, settings)
+        report.add(fr)
+        return conform(df, table, settings.timezone)
+    label = str(src.path)
+    if src.kind == "csv":
+        df, header, encoding = files.read_csv(src.path)
+        fmt = f"csv {encoding}"
+    elif src.kind == "parquet":
+        df, header = files.read_parquet(src.path)
+        fmt = "parquet"
+    else:
+        df, header = files.read_xlsx(src.path, lambda h: _is_id_header(h, table))
+        fmt = "xlsx"
+    fr = FileReport(table.name, label, fmt, read=df.height)
+    out = type_table(df, header, table, settings.timezone, label, fr)
+    fr.kept = out.height
+    report.add(fr)
+    return out
+
+
+def _is_id_header(h: str, table: Table) -> bool:
+    name = resolve_header(h, table)
+    return name is not None and table.column(name).kind == "id"
+
+
+def map_header(header: list[str], table: Table, label: str) -> dict[str, str]:
+    """Position column (``__c<i>``) → canonical or extra name; errors for clashes and gaps."""
+    mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for i, h in enumerate(header):
+        raw_h = h.strip(values.SPACES)
+        name = resolve_header(raw_h, table) or raw_h or f"column_{i + 1}"
+        if name in seen:
+            msg = (
+                f"the file carries column '{name}' twice (as '{seen[name]}' and '{raw_h}'); "
+                "keep one"
+            )
+            raise DataError(msg, file=label, column=name)
+        seen[name] = raw_h
+        mapping[f"__c{i}"] = name
+    missing = [c for c in table.required if c not in seen]
+    if missing:
+        col = table.column(missing[0])
+        msg = (
+            f"required column '{col.name}' ({col.zh}) is missing; "
+            f"the header has: {', '.join(h for h in header)}"
+        )
+        raise DataError(msg, file=label, column=col.name)
+    return mapping
+
+
+def type_table(
+    df: pl.DataFrame, header: list[str], table: Table, tz: str, label: str, fr: FileReport
+) -> pl.DataFrame:
+    """Type an all-String (or Parquet-typed) frame against the table's schema."""
+    mapping = map_header(header, table, label)
+    df = df.rename(mapping).with_row_index(ROW, offset=1)
+    exprs, flags = [], []
+    for col in table.columns:
+        if col.name not in df.columns:
+            exprs.append(pl.lit(None, dtype=polars_type(col.kind, tz)).alias(col.name))
+            continue
+        src = pl.col(col.name)
+        target = polars_type(col.kind, tz)
+        dtype = df.schema[col.name]
+        if (dtype == target and dtype != pl.String) or (col.kind == "int" and dtype.is_integer()):
+            parsed, rawtext = src.cast(target), src
+        elif col.kind == "datetime" and isinstance(dtype, pl.Datetime):
+            parsed = (
+                src.dt.replace_time_zone(tz) if dtype.time_zone is None else src
+            ).dt.convert_time_zone(tz).cast(target)
+            rawtext = src
+        elif col.kind == "date" and isinstance(dtype, pl.Datetime):
+            parsed, rawtext = src.dt.date(), src
+        else:
+            text = src.cast(pl.String)
+            parsed = values.parse(text, col.kind, name=col.name, timezone=tz)
+            rawtext = values.stripped(text)
+        exprs.append(parsed.alias(col.name))
+        bad = parsed.is_null() & (rawtext.is_not_null() | pl.lit(col.required))
+        flags.append(bad.alias(f"__bad_{col.name}"))
+    extras = [c for c in df.columns if c not in table.names and c != ROW]
+    typed = df.select(pl.col(ROW), *exprs, *flags, *[pl.col(c).cast(pl.String) for c in extras])
+    _check_flags(typed, df, table, label, fr)
+    typed = typed.drop([f.meta.output_name() for f in flags])
+    _check_key(typed, table, label)
+    return typed.drop(ROW)
+
+
+def _check_flags(
+    typed: pl.DataFrame, raw_df: pl.DataFrame, table: Table, label: str, fr: FileReport
+) -> None:
+    names = [c.name for c in table.columns if f"__bad_{c.name}" in typed.columns]
+    if not names or typed.height == 0:
+        return
+    counts = typed.select(pl.col(f"__bad_{n}").sum().alias(n) for n in names).row(0, named=True)
+    for n in names:
+        if not counts[n]:
+            continue
+        col = table.column(n)
+        if col.required:
+            row = typed.filter(pl.col(f"__bad_{n}"))[ROW][0]
+            value = raw_df.filter(pl.col(ROW) == row)[n][0]
+            what = f"{col.kind} value {value!r} does not parse" if value not in (None, "") else "value is missing"
+            if col.kind == "enum" and col.enum:
+                what += f" (accepted: {', '.join(sorted({v for v in col.enum.values()}))})"
+            msg = f"{what} in required column '{n}' ({col.zh}); {counts[n]} such row(s); the table is not loaded"
+            raise DataError(msg, file=label, row=row, column=n)
+        fr.nulled[n] = int(counts[n])
+
+
+def _check_key(df: pl.DataFrame, table: Table, label: str) -> None:
+    key = list(table.key)
+    dup = (
+        df.lazy()
+        .filter(pl.len().over(key) > 1)
+        .select(*key, ROW)
+        .sort(ROW)
+        .head(2)
+        .collect()
+    )
+    if dup.height:
+        vals = "|".join(str(v) for v in dup.row(0)[: len(key)])
+        rows = dup[ROW].to_list()
+        msg = (
+            f"duplicate key {'+'.join(key)} = {vals!r} (rows {rows[0]} and {rows[-1]}); "
+            "the table is not loaded"
+        )
+        raise DataError(msg, file=label, row=rows[-1], column=key[0])
+
+
+def conform(df: pl.DataFrame, table: Table, tz: str) -> pl.DataFrame:
+    """Canonical column order and types for a parser's output; extra columns after."""
+    exprs = []
+    for col in table.columns:
+        t = polars_type(col.kind, tz)
+        exprs.append((pl.col(col.name) if col.name in df.columns else pl.lit(None)).cast(t).alias(col.name))
+    extras = [c for c in df.columns if c not in table.names]
+    return df.select(*exprs, *extras)
+
+
+def _load_folder(src: Source, table: Table, settings: Settings, report: LoadReport) -> pl.DataFrame:
+    frames = []
+    paths = sorted(p for p in src.path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    for p in paths:
+        rel = p.relative_to(src.path).as_posix()
+        parser = raw.pick(table.name, p)
+        df, fr = parser.parse(p, rel, settings)
+        fr.file = str(p) if not fr.file else fr.file
+        report.add(fr)
+        frames.append(conform(df, table, settings.timezone))
+    if not frames:
+        return table.empty(settings.timezone)
+    out = pl.concat(frames, how="diagonal_relaxed")
+    dup = out.filter(pl.col(table.key[0]).is_duplicated())
+    if dup.height:
+        msg = f"duplicate {table.key[0]} {dup[table.key[0]][0]!r} across raw files"
+        raise DataError(msg, file=str(src.path), column=table.key[0])
+    return out
