@@ -119,13 +119,13 @@ def _excel_col(i: int) -> str:
     return s
 
 
-def read_xlsx(path: Path, is_id: Callable[[str], bool]) -> tuple[pl.DataFrame, list[str]]:
+def read_xlsx(path: Path, kind_of: Callable[[str], str | None]) -> tuple[pl.DataFrame, list[str]]:
     """The first sheet as all-String columns.
 
     Numbers are written back as text: a whole number without decimals or
     exponent, money with its digits; an id cell holding a number too long for
     Excel to keep exactly (over 15 digits) is an error naming the cell.
-    ``is_id`` tells from a header whether it names an id or code column.
+    ``kind_of`` tells from a header the kind of column it names (id, date, ...), or None.
     """
     import openpyxl
 
@@ -144,14 +144,14 @@ def read_xlsx(path: Path, is_id: Callable[[str], bool]) -> tuple[pl.DataFrame, l
         header = ["" if h is None else str(h) for h in header_row]
         while header and header[-1] == "":
             header.pop()
-        ids = {i for i, h in enumerate(header) if is_id(h)}
+        kinds = [kind_of(h) for h in header]
         cols: list[list[str | None]] = [[] for _ in header]
         for r, row in enumerate(rows, start=2):
             if row is None or all(v is None for v in row):
                 continue
             for c in range(len(header)):
                 v = row[c] if c < len(row) else None
-                cols[c].append(_cell_text(v, c in ids, path, r, c))
+                cols[c].append(_cell_text(v, kinds[c], path, r, c))
     finally:
         wb.close()
     schema = {f"__c{i}": pl.String for i in range(len(cols))}
@@ -159,8 +159,10 @@ def read_xlsx(path: Path, is_id: Callable[[str], bool]) -> tuple[pl.DataFrame, l
     return df, header
 
 
-def _cell_text(v: object, is_id: bool, path: Path, r: int, c: int) -> str | None:
+def _cell_text(v: object, kind: str | None, path: Path, r: int, c: int) -> str | None:
     import datetime as dt
+
+    is_id = kind == "id"
 
     if v is None:
         return None
@@ -182,7 +184,7 @@ def _cell_text(v: object, is_id: bool, path: Path, r: int, c: int) -> str | None
             return f"{v:.2f}"
         return repr(v)
     if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ")
+        return v.date().isoformat() if kind == "date" else v.isoformat(sep=" ")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, dt.time):

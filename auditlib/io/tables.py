@@ -119,7 +119,7 @@ def load_source(src: Source, settings: Settings, report: LoadReport, base: Path)
         df, header = files.read_parquet(src.path)
         fmt = "parquet"
     else:
-        df, header = files.read_xlsx(src.path, lambda h: _is_id_header(h, table))
+        df, header = files.read_xlsx(src.path, lambda h: _kind_of(h, table))
         fmt = "xlsx"
     fr = FileReport(table.name, label, fmt, read=df.height)
     out = type_table(df, header, table, settings.timezone, label, fr)
@@ -128,9 +128,9 @@ def load_source(src: Source, settings: Settings, report: LoadReport, base: Path)
     return out
 
 
-def _is_id_header(h: str, table: Table) -> bool:
+def _kind_of(h: str, table: Table) -> str | None:
     name = resolve_header(h, table)
-    return name is not None and table.column(name).kind == "id"
+    return table.column(name).kind if name is not None else None
 
 
 def map_header(header: list[str], table: Table, label: str) -> dict[str, str]:
