@@ -65,3 +65,25 @@ def period_token(expr: pl.Expr) -> pl.Expr:
 def fen(expr: pl.Expr) -> pl.Expr:
     """Money as integer fen (exact: decimal × 100)."""
     return (expr * 100).cast(pl.Int64)
+
+
+def sangong_code(expr: pl.Expr) -> pl.Expr:
+    """The 三公 code an economic class falls under (``30217`` for ``3021701``), else null."""
+    s = expr.str.slice(0, 5)
+    return pl.when(s.is_in(list(SANGONG))).then(s)
+
+
+def sangong_name(code: pl.Expr, lang: str) -> pl.Expr:
+    """The 三公 category name of a code, in ``zh`` or ``en``."""
+    i = 0 if lang == "zh" else 1
+    return code.replace_strict({k: v[i] for k, v in SANGONG.items()}, default=None)
+
+
+def in_year(date: pl.Expr, year: int, as_of) -> pl.Expr:  # noqa: ANN001 - a date
+    """The date falls in fiscal ``year`` and not after the audit date."""
+    return (date.dt.year() == year) & (date <= as_of)
+
+
+def to_time(date: pl.Expr, timezone: str) -> pl.Expr:
+    """A Date as midnight in the run's time zone (for ``event_time``)."""
+    return date.cast(pl.Datetime("us")).dt.replace_time_zone(timezone)
