@@ -15,7 +15,7 @@ for a in "$@"; do
 done
 
 # --- Debian packages ---------------------------------------------------------
-debs=(poppler-utils fonts-noto-cjk)
+debs=(poppler-utils fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 if [ "$want_pg" = 1 ]; then debs+=(postgresql postgresql-15-pgaudit); fi
 missing=()
 for p in "${debs[@]}"; do
