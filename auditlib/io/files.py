@@ -198,3 +198,25 @@ def _too_long(path: Path, r: int, c: int, v: object) -> None:
         "Excel keeps exactly (15); store the column as text in the workbook"
     )
     raise DataError(msg, file=str(path), row=r - 1)
+
+
+def fingerprint(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``data_dir`` (relative path → hex digest), sorted."""
+    import hashlib
+
+    out = {}
+    for p in sorted(q for q in data_dir.rglob("*") if q.is_file() and not q.name.startswith(".")):
+        h = hashlib.sha256()
+        with p.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+        out[p.relative_to(data_dir).as_posix()] = h.hexdigest()
+    return out
+
+
+def fingerprint_digest(prints: dict[str, str]) -> str:
+    """One short digest over a fingerprint mapping (for title pages)."""
+    import hashlib
+
+    text = "\n".join(f"{k} {v}" for k, v in sorted(prints.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
