@@ -55,7 +55,7 @@ img {{ max-width: 100%; }}
 .titlepage table {{ width: auto; font-size: 9pt; }}
 .failed {{ color: #fff; background: #b00020; padding: 8pt; font-weight: bold; }}
 pre {{ white-space: pre-wrap; font-size: 7.5pt; }}
-.jp-OutputPrompt, .jp-InputPrompt, .prompt {{ display: none; }}
+.jp-OutputPrompt, .jp-InputPrompt, .prompt, .anchor-link {{ display: none; }}
 """
 
 
