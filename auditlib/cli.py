@@ -55,6 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0)
     s.add_argument("--clean", action="store_true", help="no injected anomalies")
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    r = sub.add_parser("report", help="run a report notebook (papermill) to HTML and PDF")
+    r.add_argument("notebook", help="a template name (eagle_eye_daily, ...) or a path")
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[])
+    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument("--no-pdf", action="store_true")
+
+    sc = sub.add_parser("schedule", help="scheduled report runs")
+    sc.add_argument("action", choices=("run-due", "serve", "list"))
+    sc.add_argument("--schedule", type=Path, default=Path("schedule.yaml"))
+    sc.add_argument("--now", help="pretend it is this time (ISO 8601), for catch-up tests")
+    sc.add_argument("--force", metavar="JOB", help="run this job now even if it already ran")
+
+    tr = sub.add_parser("triage", help="confirm or dismiss an alert in the alert store")
+    tr.add_argument("alert_id")
+    tr.add_argument("status", choices=("confirmed", "dismissed", "open"))
+    tr.add_argument("--store", type=Path, default=Path("reports/alerts.sqlite"))
+    tr.add_argument("--by", required=True)
+    tr.add_argument("--reason", required=True)
     return p
 
 
@@ -62,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"detect": cmd_detect, "load": cmd_load, "detectors": cmd_detectors,
-                "synth": cmd_synth}[args.cmd](args)
+                "synth": cmd_synth, "report": cmd_report, "schedule": cmd_schedule,
+                "triage": cmd_triage}[args.cmd](args)
     except AuditlibError as exc:
         print(f"auditlib: error: {exc}", file=sys.stderr)
         return 2
@@ -151,6 +170,44 @@ def cmd_synth(args: argparse.Namespace) -> int:
     summary = generate(args.out_dir, seed=args.seed, scale=args.scale, clean=args.clean,
                        fmt=args.format)
     print(f"synthetic world written to {args.out_dir}: {summary}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from auditlib.report.execute import run_report
+
+    res = run_report(args.notebook, dict(args.param), out_root=args.out, pdf=not args.no_pdf)
+    for p in res.outputs:
+        print(p)
+    if res.status != "ok":
+        print(f"auditlib: report {res.name} FAILED: {res.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from auditlib import schedule as S
+
+    sched = S.Schedule.load(args.schedule)
+    if args.action == "list":
+        for j in sched.jobs:
+            print(f"{j.name:<24} {j.cron:<16} {j.notebook}  {j.parameters}")
+        for row in S.Ledger(sched.ledger).rows():
+            print("ledger:", *row)
+        return 0
+    if args.action == "serve":
+        S.serve(sched)
+        return 0
+    now = dt.datetime.fromisoformat(args.now) if args.now else None
+    done = S.run_due(sched, now=now, force=args.force)
+    return 1 if any(s != "ok" for *_, s in done) else 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from auditlib.store import AlertStore
+
+    AlertStore(args.store).set_status(args.alert_id, args.status, by=args.by, reason=args.reason)
+    print(f"{args.alert_id}: {args.status}")
     return 0
 
 
