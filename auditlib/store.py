@@ -105,8 +105,13 @@ class AlertStore:
         fingerprint: str = "",
         params: dict[str, Any] | None = None,
         run_id: str | None = None,
+        _before_commit: Any = None,
     ) -> str:
-        """Record one run's alerts; returns the run id. All or nothing."""
+        """Record one run's alerts; returns the run id. All or nothing.
+
+        ``_before_commit`` (tests only) is called inside the transaction, just before
+        it commits: a crash there must leave the store as it was.
+        """
         run_id = run_id or uuid.uuid4().hex[:12]
         ran = sorted(set(detectors))
         now = _now()
@@ -152,6 +157,8 @@ class AlertStore:
                     con.execute("INSERT INTO history VALUES (?,?,?,?,?,?)",
                                 (aid, now, "auditlib", old, "resolved", "no longer reported"))
             con.execute("DROP TABLE seen")
+            if _before_commit is not None:
+                _before_commit()
         return run_id
 
     # ---------------------------------------------------------------- triage
@@ -182,6 +189,8 @@ class AlertStore:
             cur = con.execute(sql, args)
             names = [d[0] for d in cur.description]
             data = cur.fetchall()
+        if not data:
+            return pl.DataFrame(schema={n: pl.String for n in names})
         return pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
 
     def alerts(self, *, status: Iterable[str] | None = None) -> pl.DataFrame:
