@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--now", help="pretend it is this time (ISO 8601), for catch-up tests")
     sc.add_argument("--force", metavar="JOB", help="run this job now even if it already ran")
 
+    tl = sub.add_parser("timeline", help="every event about one entity across all sources")
+    tl.add_argument("data_dir", type=Path)
+    tl.add_argument("entity", help="a user, DB account, voucher, payee account, unit, indicator...")
+    tl.add_argument("--config", type=Path)
+    tl.add_argument("--alerts", type=Path, help="alerts file from detect (default: run detectors)")
+    tl.add_argument("--out", type=Path, help=".csv, .parquet or .jsonl (default: print)")
+
     tr = sub.add_parser("triage", help="confirm or dismiss an alert in the alert store")
     tr.add_argument("alert_id")
     tr.add_argument("status", choices=("confirmed", "dismissed", "open"))
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"detect": cmd_detect, "load": cmd_load, "detectors": cmd_detectors,
                 "synth": cmd_synth, "report": cmd_report, "schedule": cmd_schedule,
-                "triage": cmd_triage}[args.cmd](args)
+                "triage": cmd_triage, "timeline": cmd_timeline}[args.cmd](args)
     except AuditlibError as exc:
         print(f"auditlib: error: {exc}", file=sys.stderr)
         return 2
@@ -201,6 +208,46 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     now = dt.datetime.fromisoformat(args.now) if args.now else None
     done = S.run_due(sched, now=now, force=args.force)
     return 1 if any(s != "ok" for *_, s in done) else 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from auditlib.alerts.writers import check_format, write_frame
+    from auditlib.config import Settings
+    from auditlib.engine import run
+    from auditlib.io.tables import load_dir
+    from auditlib.timeline import timeline
+
+    if args.out:
+        check_format(args.out)
+    settings = Settings.load(args.data_dir, args.config)
+    ds = load_dir(args.data_dir, settings)
+    if args.alerts:
+        alerts = _read_alerts(args.alerts)
+    else:
+        alerts = run(ds).alerts
+    tl = timeline(ds, args.entity, alerts)
+    if args.out:
+        write_frame(tl, args.out)
+        print(f"{tl.height} event(s) written to {args.out}")
+    else:
+        with pl.Config(tbl_rows=500, fmt_str_lengths=90, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+            print(tl)
+    if tl.height == 0:
+        print(f"no event mentions {args.entity!r}", file=sys.stderr)
+    return 0
+
+
+def _read_alerts(path: Path):  # noqa: ANN202
+    import polars as pl
+
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    if path.suffix == ".jsonl":
+        return pl.read_ndjson(path)
+    df = pl.read_csv(path, infer_schema=False)
+    return df.with_columns(pl.col("evidence").str.split(";"))
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
