@@ -6,26 +6,32 @@ Two formats, detected from content:
   row however many lines its quoted message spans.
 * **stderr** with the ``log_line_prefix`` of the settings (``db.log_line_prefix``,
   default ``'%m [%p] %q%u@%d '``). A record is a prefixed line plus its
-  continuation lines (PostgreSQL indents those with a tab, which is removed).
+  continuation lines (PostgreSQL indents those with a tab, which is removed; an
+  unindented line continues a record only inside an open quoted pgAudit field,
+  otherwise it is an unreadable record of its own).
 
 Every record counts for ``event_id`` (``<rel path>:<record number>``). ``AUDIT:``
 records become events. ERROR/FATAL/PANIC records of a session whose SQLSTATE is
-known (csvlog always; stderr when the prefix has ``%e``) are kept as events too,
-with ``retcode`` the SQLSTATE (read as a number when it is all digits, e.g.
-42501; otherwise PostgreSQL's own packed integer ``MAKE_SQLSTATE``, non-zero)
-and ``command`` the verb of the failed statement (csvlog ``query``; stderr the
-``STATEMENT:`` record that follows in the session), else ``FAILED_CONNECT`` for
-an authorization failure (SQLSTATE class 28), else the severity. Other records
-are counted as ``other_class``.
+known (csvlog always; stderr when the prefix has ``%e``) are kept as events too:
+``retcode`` is the SQLSTATE (its number when all digits, e.g. 42501; otherwise
+PostgreSQL's own packed integer ``MAKE_SQLSTATE``, non-zero), ``command`` the
+verb of the failed statement (csvlog ``query``; stderr the ``STATEMENT:`` record
+that follows in the session), else ``FAILED_CONNECT`` for an authorization
+failure (SQLSTATE class 28), else the severity; the pgAudit columns stay null.
+Other records are counted as ``other_class``.
+
+Clean files take a vectorised path (polars reads the csvlog and every pgAudit
+payload); a file with an unreadable record falls back to reading record by
+record, which reports each bad one with its number.
 
 Examples
 --------
->>> r = parse_audit('AUDIT: SESSION,2,1,WRITE,INSERT,TABLE,public.t,"INSERT INTO t VALUES (1, \\'a\\')",<none>,1')
+>>> r = parse_audit('AUDIT: SESSION,2,1,WRITE,INSERT,TABLE,public.t,"INSERT INTO t VALUES (1, 2)",<none>,1')
 >>> r["audit_class"], r["object_name"], r["statement"], r["rows"]
-('WRITE', 'public.t', "INSERT INTO t VALUES (1, 'a')", 1)
+('WRITE', 'public.t', 'INSERT INTO t VALUES (1, 2)', 1)
 >>> prefix_regex("%m [%p] %q%u@%d ").match("2025-03-01 10:15:01.123 CST [42] LOG:  hi").group("p")
 '42'
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -53,26 +59,25 @@ _SEVERITIES = (
     "DEBUG[1-5]|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|"
     "LOCATION|STATEMENT|日志|信息|注意|警告|错误|致命错误|详细信息|提示|上下文|语句"
 )
-_SEVERITY_EN = {"日志": "LOG", "错误": "ERROR", "致命错误": "FATAL", "语句": "STATEMENT"}
+_SEVERITY_EN = {  # zh_CN servers (lc_messages) translate the severity
+    "日志": "LOG", "错误": "ERROR", "致命错误": "FATAL", "语句": "STATEMENT", "详细信息": "DETAIL",
+    "提示": "HINT", "上下文": "CONTEXT",
+}
+_TRAILERS = ("DETAIL", "HINT", "CONTEXT", "QUERY", "LOCATION")
 _FAILED = ("ERROR", "FATAL", "PANIC")
-_CSV_START = re.compile(_TS + r"(?:\.\d+)?" + _ZONE + r',(?:"[^"]*"|[^,"]*),(?:"[^"]*"|[^,"]*),\d+,')
+_CSV_START = re.compile(
+    _TS + r"(?:\.\d+)?" + _ZONE + r',(?:"[^"]*"|[^,"]*),(?:"[^"]*"|[^,"]*),\d+,')
 _STDERR_SNIFF = re.compile(r"^[^\t].{0,300}?(?:" + _SEVERITIES + r"):  \S", re.MULTILINE)
-_COLUMNS = (
-    "event_id", "time", "db_user", "command", "database", "client_ip", "application_name",
-    "session_id", "statement_id", "substatement_id", "audit_class", "object_type",
-    "object_name", "statement", "parameter", "rows", "retcode",
-)
+_SERVER = ("time", "db_user", "database", "client_ip", "application_name", "session_id")
+_RECORD = ("n", *_SERVER, "sev", "state", "msg", "query")
+_DIGITS = re.compile(r"\d{1,18}", re.ASCII)
+_AUDIT = ("audit_type", "statement_id", "substatement_id", "audit_class", "command",
+          "object_type", "object_name", "statement", "parameter", "rows")
 
 
-def parse_audit(payload: str) -> dict[str, str | int | None]:
-    """The fields of one pgAudit record (the message, with or without ``AUDIT: ``).
-
-    ``audit_type`` (SESSION/OBJECT), ``statement_id``, ``substatement_id``,
-    ``audit_class``, ``command``, ``object_type``, ``object_name``, ``statement``,
-    ``parameter`` and ``rows`` (None in the 9-field variant); empty fields are None.
-    Raises ValueError naming what is wrong.
-    """
-    text = payload[7:] if payload.startswith("AUDIT: ") else payload
+# ---------------------------------------------------------------------- pgAudit payload
+def _audit_fields(text: str) -> list:
+    """The fields of one payload (text after ``AUDIT: ``), in ``_AUDIT`` order."""
     try:
         f = next(csv.reader((text,), strict=True))
     except (csv.Error, StopIteration) as exc:
@@ -84,16 +89,58 @@ def parse_audit(payload: str) -> dict[str, str | int | None]:
     if f[0] not in ("SESSION", "OBJECT"):
         msg = f"pgAudit audit type {f[0][:40]!r} is not SESSION or OBJECT"
         raise ValueError(msg)
-    ints = [f[1], f[2]] + f[9:]
-    if not all(x.isdigit() for x in ints):
-        msg = f"pgAudit statement ids / rows are not whole numbers: {','.join(ints)[:60]!r}"
+    if not all(_DIGITS.fullmatch(x) for x in [f[1], f[2], *f[9:]]):
+        msg = f"pgAudit statement ids / rows are not whole numbers: {','.join(f[1:3] + f[9:])!r}"
         raise ValueError(msg)
-    return {
-        "audit_type": f[0], "statement_id": int(f[1]), "substatement_id": int(f[2]),
-        "audit_class": f[3] or None, "command": f[4] or None, "object_type": f[5] or None,
-        "object_name": f[6] or None, "statement": f[7], "parameter": f[8],
-        "rows": int(f[9]) if len(f) == 10 else None,
-    }
+    return [f[0], int(f[1]), int(f[2]), *(x or None for x in f[3:9]),
+            int(f[9]) if len(f) == 10 else None]
+
+
+def parse_audit(payload: str) -> dict[str, str | int | None]:
+    """The fields of one pgAudit record (the message, with or without ``AUDIT: ``):
+    ``audit_type`` (SESSION/OBJECT), ``statement_id``, ``substatement_id``,
+    ``audit_class``, ``command``, ``object_type``, ``object_name``, ``statement``,
+    ``parameter`` and ``rows`` (None in the 9-field variant); empty fields are None.
+    Raises ValueError naming what is wrong."""
+    return dict(zip(_AUDIT, _audit_fields(payload.removeprefix("AUDIT: ")), strict=True))
+
+
+_PAYLOAD_SCHEMA = {c: pl.String for c in _AUDIT}
+_INT = r"^[0-9]{1,18}$"
+
+
+def _payloads(payloads: pl.Series, ns: pl.Series, report: FileReport) -> pl.DataFrame:
+    """The fields of each payload (``_AUDIT`` columns, typed) and ``ok``; bad ones reported.
+    Vectorised when every payload reads cleanly, else one by one."""
+    if payloads.len() == 0:
+        return pl.DataFrame(schema={**_payload_types(), "ok": pl.Boolean})
+    try:
+        df = pl.read_csv(payloads.str.join("\n").item().encode(), has_header=False,
+                         schema=_PAYLOAD_SCHEMA, quote_char="\"", missing_columns="insert")
+        good = df.height == payloads.len() and df.select(
+            pl.col("audit_type").is_in(["SESSION", "OBJECT"])
+            & pl.col("statement_id").str.contains(_INT)
+            & pl.col("substatement_id").str.contains(_INT)
+            & pl.col("statement").is_not_null() & pl.col("parameter").is_not_null()
+            & (pl.col("rows").is_null() | pl.col("rows").str.contains(_INT))
+        ).to_series().all()
+    except pl.exceptions.PolarsError:
+        good = False
+    if good:
+        return df.cast(_payload_types()).with_columns(ok=pl.lit(True))
+    rows = []
+    for n, text in zip(ns.to_list(), payloads.to_list(), strict=True):
+        try:
+            rows.append([*_audit_fields(text), True])
+        except ValueError as exc:
+            report.error(n, str(exc))
+            rows.append([None] * len(_AUDIT) + [False])
+    return pl.DataFrame(rows, schema={**_payload_types(), "ok": pl.Boolean}, orient="row")
+
+
+def _payload_types() -> dict[str, pl.DataType]:
+    ints = ("statement_id", "substatement_id", "rows")
+    return {c: pl.Int64() if c in ints else pl.String() for c in _AUDIT}
 
 
 def sqlstate_code(state: str | None) -> int | None:
@@ -109,69 +156,25 @@ def sqlstate_code(state: str | None) -> int | None:
     return sum(((ord(c) - 48) & 0x3F) << (6 * i) for i, c in enumerate(state))
 
 
-def prefix_regex(prefix: str) -> re.Pattern[str]:
-    """A regex matching a line that starts with ``log_line_prefix`` and a severity."""
-    out, seen, i, optional = ["^"], set(), 0, False
-    while i < len(prefix):
-        ch = prefix[i]
-        if ch != "%" or i + 1 >= len(prefix):
-            out.append(re.escape(ch))
-            i += 1
-            continue
-        m = re.match(r"%(-?\d+)?(.)", prefix[i:])
-        assert m is not None
-        pad, esc = m.group(1), m.group(2)
-        i += m.end()
-        if esc == "%":
-            out.append("%")
-        elif esc == "q":
-            out.append("(?:")
-            optional = True
-        elif esc in _ESCAPES:
-            body = _ESCAPES[esc]
-            group = f"(?P<{esc}>{body})" if esc not in seen else f"(?:{body})"
-            seen.add(esc)
-            out.append(rf" *{group} *" if pad else group)
-        # an unknown escape writes nothing in PostgreSQL: match nothing
-    if optional:
-        out.append(")?")
-    out.append(r"(?P<sev>[^\s:]+):  (?P<msg>.*)$")
-    return re.compile("".join(out), re.DOTALL)
-
-
-class _Events:
-    """Column lists of the events of one file, filled record by record."""
-
-    def __init__(self, rel: str, report: FileReport) -> None:
-        self.rel, self.report = rel, report
-        self.cols: dict[str, list] = {c: [] for c in _COLUMNS}
-
-    def add(self, n: int, server: dict[str, str | None], msg: str, sev: str, state: str | None,
-            query: str | None) -> bool:
-        """Record ``n``: add it as an event if it is one; count it otherwise."""
-        row: dict[str, object] = {}
-        if msg.startswith("AUDIT: "):
-            try:
-                row = parse_audit(msg)
-            except ValueError as exc:
-                self.report.error(n, str(exc))
-                return False
-        elif sev in _FAILED and server.get("db_user") and sqlstate_code(state) is not None:
-            verb = sql_verb(query) if query else None
-            row = {"statement": query or None, "retcode": sqlstate_code(state),
-                   "command": verb or ("FAILED_CONNECT" if state and state[:2] == "28" else sev)}
-        else:
-            self.report.other_class += 1
-            return False
-        row.update(server, event_id=f"{self.rel}:{n}")
-        for c, vals in self.cols.items():
-            vals.append(row.get(c))
-        self.report.kept += 1
-        return True
-
-    def frame(self, settings: Settings) -> pl.DataFrame:
-        return frame(self.cols, to_event_time(pl.Series(self.cols.pop("time"), dtype=pl.String),
-                                              settings.timezone), settings, self.report)
+def _events(rec: pl.DataFrame, rel: str, report: FileReport, settings: Settings) -> pl.DataFrame:
+    """Events of a file from its candidate records (``_RECORD`` columns)."""
+    is_audit = pl.col("msg").str.starts_with("AUDIT: ")
+    audit = rec.filter(is_audit)
+    failed = rec.filter(~is_audit & pl.col("sev").is_in(_FAILED) & pl.col("db_user").is_not_null()
+                        & pl.col("state").str.contains(r"^[0-9A-Z]{5}$"))
+    report.other_class += rec.height - audit.height - failed.height
+    fields = _payloads(audit["msg"].str.slice(7), audit["n"], report)
+    audit = pl.concat([audit.select("n", *_SERVER), fields], how="horizontal").filter(
+        pl.col("ok"))
+    query, state = failed["query"].to_list(), failed["state"].to_list()
+    failed = failed.select("n", *_SERVER, statement="query", command=pl.Series(
+        [sql_verb(q) or ("FAILED_CONNECT" if s[:2] == "28" else v)
+         for q, s, v in zip(query, state, failed["sev"].to_list(), strict=True)],
+        dtype=pl.String), retcode=pl.Series([sqlstate_code(s) for s in state], dtype=pl.Int64))
+    ev = pl.concat([audit.drop("ok", "audit_type"), failed], how="diagonal_relaxed").sort("n")
+    report.kept += ev.height
+    ev = ev.with_columns(event_id=pl.lit(rel + ":") + pl.col("n").cast(pl.String))
+    return frame(ev, to_event_time(ev["time"], settings.timezone), settings, report)
 
 
 def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
@@ -180,15 +183,15 @@ def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
     anything else is null."""
     rx = (r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)\s*"
           r"(?:(Z|UTC|GMT|UT)|([+-])(\d\d):?(\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)?$")
-    g = raw.to_frame("t").select(pl.col("t").str.extract_groups(rx)).unnest("t")
+    g = raw.cast(pl.String).to_frame("t").select(pl.col("t").str.extract_groups(rx)).unnest("t")
     g.columns = ["d", "hms", "utc", "sign", "oh", "om"]
     naive = (pl.col("d") + " " + pl.col("hms")).str.to_datetime(
         "%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
     offset = pl.duration(minutes=(pl.col("oh").cast(pl.Int64) * 60
                                   + pl.col("om").cast(pl.Int64).fill_null(0)))
-    epoch = raw.str.to_decimal(scale=6, strict=False) if False else None  # noqa: F841
     as_utc = naive.dt.replace_time_zone("UTC")
-    out = g.with_columns(t=raw).select(
+    epoch = (pl.col("t").cast(pl.Float64, strict=False) * 1e6).round().cast(pl.Int64)
+    return g.with_columns(t=raw.cast(pl.String)).select(
         pl.when(pl.col("utc").is_not_null()).then(as_utc)
         .when(pl.col("sign") == "+").then(as_utc - offset)
         .when(pl.col("sign") == "-").then(as_utc + offset)
@@ -196,11 +199,9 @@ def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
             naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC"))
         .when(pl.col("t").str.contains(r"^\d{9,11}(?:\.\d+)?$")).then(
-            pl.from_epoch((pl.col("t").cast(pl.Float64, strict=False) * 1e6).round()
-                          .cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC"))
+            pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))
         .dt.convert_time_zone(tz).alias("event_time")
-    )
-    return out.to_series()
+    ).to_series()
 
 
 # ---------------------------------------------------------------------------- csvlog
@@ -225,13 +226,36 @@ def _csv_records(lines: list[str]):
         yield start, "\n".join(buf)
 
 
-def _first_csv_row(text: str) -> list[str] | None:
-    for _, rec in _csv_records(text.split("\n")[:200]):
+def _csvlog_fast(text: str) -> pl.DataFrame | None:
+    """The csvlog's columns ``c0``.. read by polars, or None unless every row is a csvlog row."""
+    try:
+        df = pl.read_csv(text.rstrip("\n").encode() + b"\n", has_header=False,
+                         infer_schema=False, quote_char='"')
+    except pl.exceptions.PolarsError:
+        return None
+    if df.width < 22:
+        return None
+    df.columns = [f"c{i}" for i in range(df.width)]
+    ok = df.select(pl.col("c0").str.contains("^" + _TS) & pl.col("c3").str.contains(r"^\d+$"))
+    return df if ok.to_series().all() else None
+
+
+def _csvlog_slow(text: str, report: FileReport) -> pl.DataFrame:
+    """The csvlog's columns ``c0``..``c22`` and ``n``, record by record; bad ones reported."""
+    rows, n = [], 0
+    for n, (_, rec) in enumerate(_csv_records(text.split("\n")), start=1):
         try:
-            return next(csv.reader((rec.rstrip("\r"),), strict=True))
-        except (csv.Error, StopIteration):
-            return None
-    return None
+            f = next(csv.reader((rec,), strict=True))
+        except (csv.Error, StopIteration) as exc:
+            report.error(n, f"not a csvlog row ({exc})")
+            continue
+        if len(f) < 22:
+            report.error(n, f"not a csvlog row: {len(f)} fields, expected 22 to 26")
+            continue
+        rows.append([n, *f[:23], *[None] * (23 - len(f))])
+    report.read = n
+    return pl.DataFrame(rows, orient="row",
+                        schema={"n": pl.Int64, **{f"c{i}": pl.String for i in range(23)}})
 
 
 class CsvlogParser:
@@ -239,35 +263,116 @@ class CsvlogParser:
     table = "db_audit"
 
     def sniff(self, head: bytes, path: Path) -> bool:
-        row = _first_csv_row(head.decode("utf-8", "replace").lstrip("\ufeff"))
-        return bool(row and len(row) >= 22 and re.match(_TS, row[0]))
+        text = head.decode("utf-8", "replace").lstrip("\ufeff")
+        for _, rec in _csv_records(text.split("\n")[:200]):
+            try:
+                row = next(csv.reader((rec.rstrip("\r"),), strict=True))
+            except (csv.Error, StopIteration):
+                return False
+            return len(row) >= 22 and bool(re.match(_TS, row[0]))
+        return False
 
     def parse(self, path: Path, rel: str, settings: Settings) -> tuple[pl.DataFrame, FileReport]:
         report = FileReport("db_audit", rel, self.name)
-        events = _Events(rel, report)
-        for n, (_, rec) in enumerate(_csv_records(read_text(path).split("\n")), start=1):
-            report.read += 1
-            try:
-                f = next(csv.reader((rec.replace("\r\n", "\n").rstrip("\r"),), strict=True))
-            except (csv.Error, StopIteration) as exc:
-                report.error(n, f"not a csvlog row ({exc})")
-                continue
-            if len(f) < 22:
-                report.error(n, f"not a csvlog row: {len(f)} fields, expected 22 to 26")
-                continue
-            server = {
-                "time": f[0] or None, "db_user": f[1] or None, "database": f[2] or None,
-                "client_ip": f[4].rsplit(":", 1)[0] if ":" in f[4] else (f[4] or None),
-                "session_id": f[5] or None,
-                "application_name": (f[22] or None) if len(f) > 22 else None,
-            }
-            events.add(n, server, f[13], _SEVERITY_EN.get(f[11], f[11]), f[12], f[19])
-        return events.frame(settings), report
+        text = read_text(path)
+        df = _csvlog_fast(text) if text.strip() else None
+        if df is not None:
+            report.read = df.height
+            df = df.with_row_index("n", offset=1).with_columns(pl.col("n").cast(pl.Int64))
+        else:
+            df = _csvlog_slow(text, report)
+        if "c22" not in df.columns:
+            df = df.with_columns(c22=pl.lit(None, pl.String))
+        rec = df.with_columns(  # an empty field ("" quoted or not) is null
+            pl.when(pl.col(f"c{i}") != "").then(pl.col(f"c{i}")) for i in range(23)
+        ).select(
+            "n", time="c0", db_user="c1", database="c2",
+            client_ip=pl.col("c4").str.replace(r":\d+$", ""), application_name="c22",
+            session_id="c5", sev=pl.col("c11").replace(_SEVERITY_EN), state="c12",
+            msg=pl.col("c13").fill_null(""), query="c19",
+        )
+        return _events(rec, rel, report, settings), report
 
 
 # ---------------------------------------------------------------------------- stderr
-def _open_quote(msg: str) -> bool:
-    return msg.startswith("AUDIT: ") and msg.count('"') % 2 == 1
+def prefix_regex(prefix: str) -> re.Pattern[str]:
+    """A regex matching a line that starts with ``log_line_prefix`` and a severity; the
+    escapes' values are named groups (``m``, ``p``, ``u``...), then ``sev`` and ``msg``."""
+    out, seen, i, optional = ["^"], set(), 0, False
+    while i < len(prefix):
+        m = re.match(r"%(-?\d+)?(.)", prefix[i:])
+        if m is None:
+            out.append(re.escape(prefix[i]))
+            i += 1
+            continue
+        pad, esc = m.group(1), m.group(2)
+        i += m.end()
+        if esc == "%":
+            out.append("%")
+        elif esc == "q":
+            out.append("(?:")
+            optional = True
+        elif esc in _ESCAPES:
+            body = _ESCAPES[esc]
+            group = f"(?P<{esc}>{body})" if esc not in seen else f"(?:{body})"
+            seen.add(esc)
+            out.append(rf" *{group} *" if pad else group)
+        # an unknown escape writes nothing in PostgreSQL: it matches nothing here
+    out.append(")?" if optional else "")
+    out.append(r"(?P<sev>[^\s:]+):  (?P<msg>.*)$")
+    return re.compile("".join(out), re.DOTALL)
+
+
+class _StderrRecords:
+    """Collects the candidate records of a stderr log; an ERROR waits for its STATEMENT."""
+
+    _KEYS = ("m", "t", "n", "u", "d", "r", "h", "a", "c", "p", "e")
+
+    def __init__(self, report: FileReport, prefix: str, rx: re.Pattern[str]) -> None:
+        self.report, self.prefix = report, prefix
+        self.rows: list[list] = []
+        self.pending: dict[str | None, int] = {}  # session → row of an ERROR awaiting STATEMENT
+        # positions in Match.groups() of each escape (absent: -1, a None appended last)
+        self.at = tuple(rx.groupindex[k] - 1 if k in rx.groupindex else -1 for k in self._KEYS)
+
+    def add(self, n: int, m: re.Match[str] | None, lines: list[str]) -> None:
+        if m is None:
+            self.report.error(n, f"line does not start with log_line_prefix {self.prefix!r}: "
+                                 f"{lines[0][:80]!r}")
+            return
+        msg = lines[0] if len(lines) == 1 else "\n".join(lines)
+        sev = m.group("sev")
+        sev = _SEVERITY_EN.get(sev, sev)
+        audit = msg.startswith("AUDIT: ")
+        if not (audit or sev in _FAILED or self.pending):
+            self.report.other_class += 1
+            return
+        g = (*m.groups(), None)
+        im, it, in_, iu, id_, ir, ih, ia, ic, ip, ie = self.at
+        session = g[ic] or g[ip]
+        if self.pending:
+            row = self.pending.pop(session, None)
+            if row is not None and sev in _TRAILERS:
+                self.pending[session] = row
+            elif row is not None and sev == "STATEMENT":
+                self.rows[row][-1] = msg
+            if not (audit or sev in _FAILED):
+                self.report.other_class += 1
+                return
+        if not audit:
+            self.pending[session] = len(self.rows)
+        self.rows.append([n, g[im] or g[it] or g[in_], g[iu], g[id_], g[ir] or g[ih], g[ia],
+                          session, sev, g[ie], msg, None])
+
+    def frame(self) -> pl.DataFrame:
+        """The records (``_RECORD`` columns); ``[unknown]`` names null, ports dropped."""
+        rec = pl.DataFrame(self.rows, orient="row",
+                           schema={"n": pl.Int64, **{c: pl.String for c in _RECORD[1:]}})
+        unknown = pl.col("db_user", "database", "application_name").is_in(["", "[unknown]"])
+        return rec.with_columns(
+            pl.when(~unknown).then(pl.col("db_user", "database", "application_name")),
+            pl.col("client_ip").str.replace(r"\(\d+\)$", ""),
+        )
 
 
 class StderrParser:
@@ -280,58 +385,34 @@ class StderrParser:
     def parse(self, path: Path, rel: str, settings: Settings) -> tuple[pl.DataFrame, FileReport]:
         prefix = settings.db.log_line_prefix
         rx = prefix_regex(prefix)
+        match = rx.match
         report = FileReport("db_audit", rel, self.name)
-        events = _Events(rel, report)
-        pending: dict[str | None, int] = {}  # session → row of an ERROR event awaiting STATEMENT
-        cur: list = []  # [record no, match or None, message lines]
-
-        def flush() -> None:
-            if not cur:
-                return
-            n, m, lines = cur
-            if m is None:
-                report.error(n, f"line does not start with log_line_prefix {prefix!r}: "
-                                f"{lines[0][:80]!r}")
-                return
-            g = m.groupdict()
-            user = None if g.get("u") in (None, "", "[unknown]") else g["u"]
-            host = g.get("r") or g.get("h") or None
-            server = {
-                "time": g.get("m") or g.get("t") or g.get("n"), "db_user": user,
-                "database": None if g.get("d") in (None, "", "[unknown]") else g["d"],
-                "client_ip": re.sub(r"\(\d+\)$", "", host) if host else None,
-                "application_name": None if g.get("a") in (None, "", "[unknown]") else g["a"],
-                "session_id": g.get("c") or g.get("p"),
-            }
-            sev = _SEVERITY_EN.get(g["sev"], g["sev"])
-            msg = "\n".join(lines)
-            key = server["session_id"]
-            row = pending.pop(key, None)
-            if sev == "STATEMENT" and row is not None:
-                events.cols["statement"][row] = msg
-                events.cols["command"][row] = sql_verb(msg) or events.cols["command"][row]
-            if events.add(n, server, msg, sev, g.get("e"), None) and sev in _FAILED:
-                pending[key] = len(events.cols["event_id"]) - 1
-
-        n = 0
+        records = _StderrRecords(report, prefix, rx)
+        n, cur_m, cur = 0, None, None  # the current record: its match and message lines
+        quote_open: bool | None = None  # in an AUDIT payload: is a quoted field open?
         for line in read_text(path).split("\n"):
-            line = line.removesuffix("\r")
-            m = rx.match(line)
-            if m is None and cur and (line[:1] in ("\t", " ") or _open_quote("\n".join(cur[2]))):
-                cur[2].append(line[1:] if line[:1] == "\t" else line)
+            m = match(line)
+            if m is None and cur is not None and (line[:1] in ("\t", " ") or quote_open):
+                cur.append(line[1:] if line[:1] == "\t" else line)
+                if quote_open is not None and line.count('"') % 2:
+                    quote_open = not quote_open
                 continue
             if m is None and not line.strip():
                 continue
-            flush()
+            if cur is not None:
+                records.add(n, cur_m, cur)
             n += 1
-            report.read += 1
-            cur = [n, m, [m.group("msg") if m else line]]
-        flush()
-        if report.read and report.read == report.skipped:
+            msg = m.group("msg") if m else line
+            cur_m, cur = m, [msg]
+            quote_open = msg.count('"') % 2 == 1 if msg.startswith("AUDIT: ") else None
+        if cur is not None:
+            records.add(n, cur_m, cur)
+        report.read = n
+        if n and n == report.skipped:
             msg = (f"no line starts with the log_line_prefix {prefix!r} "
                    "(set db.log_line_prefix in auditlib.yaml to the server's setting)")
             raise DataError(msg, file=str(path))
-        return events.frame(settings), report
+        return _events(records.frame(), rel, report, settings), report
 
 
 register(CsvlogParser())
