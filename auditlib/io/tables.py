@@ -250,20 +250,29 @@ def conform(df: pl.DataFrame, table: Table, tz: str) -> pl.DataFrame:
 
 
 def _load_folder(src: Source, table: Table, settings: Settings, report: LoadReport) -> pl.DataFrame:
-    frames = []
+    frames, reports = [], []
     paths = sorted(p for p in src.path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    for p in paths:
+    for i, p in enumerate(paths):
         rel = p.relative_to(src.path).as_posix()
         parser = raw.pick(table.name, p)
         df, fr = parser.parse(p, rel, settings)
-        fr.file = str(p) if not fr.file else fr.file
+        fr.file = fr.file or str(p)
         report.add(fr)
-        frames.append(conform(df, table, settings.timezone))
+        reports.append(fr)
+        frames.append(conform(df, table, settings.timezone).with_columns(pl.lit(i).alias("__file")))
     if not frames:
         return table.empty(settings.timezone)
     out = pl.concat(frames, how="diagonal_relaxed")
-    dup = out.filter(pl.col(table.key[0]).is_duplicated())
-    if dup.height:
-        msg = f"duplicate {table.key[0]} {dup[table.key[0]][0]!r} across raw files"
-        raise DataError(msg, file=str(src.path), column=table.key[0])
-    return out
+    key = table.key[0]
+    nth = pl.int_range(pl.len()).over(key)
+    # distinct records sharing an id (upstream tools reuse uids): kept, the repeats made
+    # unique as '<id>#<n>' and reported, never dropped
+    for fi, k, n in out.with_columns(nth.alias("_n")).filter(pl.col("_n") > 0).select("__file", key, "_n").iter_rows():
+        fr = reports[fi]
+        if len(fr.errors) < 50:
+            fr.errors.append(f"{fr.file}: {key} {k!r} repeats an earlier record's; kept as '{k}#{n + 1}'")
+    out = out.with_columns(
+        pl.when(nth > 0).then(pl.concat_str(pl.col(key), pl.lit("#"), (nth + 1).cast(pl.String)))
+        .otherwise(pl.col(key)).alias(key)
+    )
+    return out.drop("__file")

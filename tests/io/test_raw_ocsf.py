@@ -149,3 +149,18 @@ def test_odd_values_are_reported_never_raised(tmp_path):
     _, rep = OcsfParser().parse(f, "odd.json", SETTINGS)
     assert (rep.read, rep.kept, rep.skipped) == (4, 0, 4)
     assert [e.split(": ", 2)[1] for e in rep.errors] == [f"record {n}" for n in (1, 2, 3, 4)]
+
+
+@needs_samples
+def test_folder_of_real_ocsf_samples_loads_with_repeated_uids_kept(tmp_path: Path) -> None:
+    """Upstream examples reuse metadata.uid across files: distinct events are kept, not dropped."""
+    import shutil
+
+    from auditlib.io.tables import load_dir
+
+    shutil.copytree(SAMPLES / "ocsf", tmp_path / "business_log", ignore=shutil.ignore_patterns("*.raw"))
+    ds = load_dir(tmp_path, Settings())
+    bl = ds["business_log"]
+    assert bl.height == 5 and bl["event_id"].is_unique().all()
+    assert "m-111111111111==#2" in bl["event_id"].to_list()
+    assert sum(f.skipped for f in ds.report.files) == 2  # the two invalid JSON files
