@@ -144,16 +144,19 @@ def _payload_types() -> dict[str, pl.DataType]:
 
 
 def sqlstate_code(state: str | None) -> int | None:
-    """A SQLSTATE as an int: its digits, or PostgreSQL's packed MAKE_SQLSTATE value.
+    """A SQLSTATE as an int: its digits, or PostgreSQL's packed MAKE_SQLSTATE value with
+    bit 30 set, so a code with letters never collides with an all-digit one.
 
     >>> sqlstate_code("42501"), sqlstate_code("42P01"), sqlstate_code("")
-    (42501, 16908420, None)
+    (42501, 1090650244, None)
+    >>> sqlstate_code("XX000") != sqlstate_code("02600")
+    True
     """
     if not state or not re.fullmatch(r"[0-9A-Z]{5}", state):
         return None
     if state.isdigit():
         return int(state)
-    return sum(((ord(c) - 48) & 0x3F) << (6 * i) for i, c in enumerate(state))
+    return (1 << 30) | sum(((ord(c) - 48) & 0x3F) << (6 * i) for i, c in enumerate(state))
 
 
 def _events(rec: pl.DataFrame, rel: str, report: FileReport, settings: Settings) -> pl.DataFrame:
