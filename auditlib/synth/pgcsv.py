@@ -79,22 +79,17 @@ _ERRORS = {  # SQLSTATE → the server's message (the reader keeps only the SQLS
 
 def sqlstate_text(code: int) -> str:
     """The five-character SQLSTATE of a ``retcode`` (the inverse of
-    :func:`auditlib.io.raw.pgaudit.sqlstate_code`): PostgreSQL's packed ``MAKE_SQLSTATE``
-    value unpacked, or the digits (zero-padded) of a code of at most five.
+    :func:`auditlib.io.raw.pgaudit.sqlstate_code`): an all-digit code is its digits
+    (zero-padded), a code with letters is PostgreSQL's packed ``MAKE_SQLSTATE`` value with
+    bit 30 set.
 
-    That int form is ambiguous below 100000: ``XX000`` packs to 2600, which also reads as
-    ``02600``. Either text gives the reader the same retcode back; the class-level code
-    (``XX000``, ``0A000``...) is written, being the one PostgreSQL has.
-
-    >>> sqlstate_text(42501), sqlstate_text(16908420), sqlstate_text(2600), sqlstate_text(1045)
-    ('42501', '42P01', 'XX000', '01045')
+    >>> sqlstate_text(42501), sqlstate_text((1 << 30) | 16908420), sqlstate_text(1045)
+    ('42501', '42P01', '01045')
     """
-    packed = "".join(chr(((code >> (6 * i)) & 0x3F) + 48) for i in range(5))
     if 0 < code <= 99999:
-        if re.fullmatch(r"[0-9A-Z]{2}000", packed) and not packed.isdigit():
-            return packed
         return f"{code:05d}"
-    if code <= 0 or code >= 1 << 30 or not re.fullmatch(r"[0-9A-Z]{5}", packed):
+    packed = "".join(chr(((code >> (6 * i)) & 0x3F) + 48) for i in range(5))
+    if not code & (1 << 30) or code >= 1 << 31 or not re.fullmatch(r"[0-9A-Z]{5}", packed):
         msg = f"retcode {code} is not a SQLSTATE (five digits, or a packed MAKE_SQLSTATE value)"
         raise ValueError(msg)
     return packed
