@@ -87,3 +87,152 @@ def in_year(date: pl.Expr, year: int, as_of) -> pl.Expr:  # noqa: ANN001 - a dat
 def to_time(date: pl.Expr, timezone: str) -> pl.Expr:
     """A Date as midnight in the run's time zone (for ``event_time``)."""
     return date.cast(pl.Datetime("us")).dt.replace_time_zone(timezone)
+
+
+# ------------------------------------------------------------ business audit log
+BUSINESS_ACTIONS = {
+    "login": ("登录", "log-in"),
+    "logout": ("退出", "log-out"),
+    "voucher_create": ("制单", "voucher drafted"),
+    "voucher_modify": ("修改凭证", "voucher modified"),
+    "voucher_approve": ("审核凭证", "voucher approved"),
+    "voucher_cancel": ("作废凭证", "voucher cancelled"),
+    "indicator_create": ("新增指标", "indicator created"),
+    "indicator_modify": ("修改指标", "indicator modified"),
+    "indicator_adjust": ("调整指标", "indicator adjusted"),
+    "payee_modify": ("修改收款人", "payee modified"),
+    "data_export": ("导出数据", "data export"),
+    "user_create": ("新建用户", "user created"),
+    "role_grant": ("授予角色", "role granted"),
+    "role_revoke": ("收回角色", "role revoked"),
+    "config_change": ("修改配置", "configuration changed"),
+    "audit_config_change": ("修改审计配置", "audit configuration changed"),
+}
+"""Business-log actions of the contract: action → (Chinese, English) name."""
+
+
+def action_key(expr: pl.Expr) -> pl.Expr:
+    """A business-log action compared loosely: trimmed, lower case (``Voucher_Approve``)."""
+    return expr.str.strip_chars().str.to_lowercase()
+
+
+def action_name(expr: pl.Expr, lang: str) -> pl.Expr:
+    """The Chinese (``zh``) or English name of an action; unknown actions as they are."""
+    i = 0 if lang == "zh" else 1
+    return expr.replace_strict({k: v[i] for k, v in BUSINESS_ACTIONS.items()}, default=expr)
+
+
+def succeeded(expr: pl.Expr) -> pl.Expr:
+    """A logged operation that did not fail (``result`` success or not logged)."""
+    return expr.fill_null("success") != "failure"
+
+
+def json_field(expr: pl.Expr, *keys: str) -> pl.Expr:
+    """The first of ``keys`` present in a JSON text (``detail``), trimmed; empty, missing
+    or unreadable JSON → null. Numbers come back as their text. The text is parsed once
+    whatever the number of keys.
+
+    >>> d = pl.DataFrame({"d": ['{"rows": 120}', '{"行数": "5"}', "not json", None]})
+    >>> d.select(json_field(pl.col("d"), "rows", "行数"))["d"].to_list()
+    ['120', '5', None, None]
+    """
+    path = "$[" + ",".join(f"'{k}'" for k in keys) + "]"  # one parse, first key found
+    v = expr.str.json_path_match(path).str.strip_chars()
+    return pl.when(v != "").then(v)
+
+
+def json_number(expr: pl.Expr, *keys: str) -> pl.Expr:
+    """A number in a JSON text (thousands separators allowed) as Float64, else null."""
+    s = json_field(expr, *keys).str.replace_all(",", "", literal=True)
+    return s.cast(pl.Float64, strict=False)
+
+
+def off_hours_kind(local: pl.Expr, calendar, working_hours, grace_minutes: int = 0) -> pl.Expr:
+    """Why a local timestamp is out of working time: ``holiday`` (a public holiday),
+    ``rest_day`` (a weekend that is not a 调休 make-up day), ``night`` (a working day
+    outside ``working_hours`` widened by ``grace_minutes``), else null.
+
+    ``local`` must already be in the run's time zone (``dt.convert_time_zone``);
+    ``calendar`` is ``ctx.calendar``, ``working_hours`` ``ctx.settings.working_hours``.
+    """
+    start, end = working_hours
+    lo = start.hour * 60 + start.minute - grace_minutes
+    hi = end.hour * 60 + end.minute + grace_minutes
+    day = local.dt.date()
+    minutes = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
+    return (
+        pl.when(local.is_null()).then(None)
+        .when(calendar.holiday_expr(day)).then(pl.lit("holiday"))
+        .when(~calendar.workday_expr(day)).then(pl.lit("rest_day"))
+        .when((minutes < lo) | (minutes > hi)).then(pl.lit("night"))
+    )
+
+
+OFF_KIND_NAMES = {"holiday": ("法定节假日", "public holiday"), "rest_day": ("休息日", "rest day"),
+                  "night": ("夜间", "night")}
+"""Names of :func:`off_hours_kind` values: kind → (Chinese, English)."""
+
+
+def session_day(local: pl.Expr, working_hours) -> pl.Expr:
+    """The day a local timestamp's working session belongs to: its date, counted from the
+    start of working hours, so an evening and the small hours after it are one night."""
+    start = working_hours[0]
+    shift = pl.duration(hours=start.hour, minutes=start.minute)
+    return (local - shift).dt.date()
+
+
+# ------------------------------------------------------------------ subsidies (一卡通)
+PERIOD_RANK = {"month": 0, "quarter": 1, "year": 2, "once": 3}
+"""Subsidy program periods from the finest to the coarsest."""
+
+
+def period_label(date: pl.Expr, period: pl.Expr) -> pl.Expr:
+    """The period a payment date falls in, for a program ``period``: ``2026-03``
+    (month), ``2026-Q1`` (quarter), ``2026`` (year), ``once`` (ever).
+
+    >>> import datetime as dt
+    >>> df = pl.DataFrame({"d": [dt.date(2026, 3, 9)] * 4, "p": ["month", "quarter", "year", "once"]})
+    >>> df.select(period_label(pl.col("d"), pl.col("p")))["d"].to_list()
+    ['2026-03', '2026-Q1', '2026', 'once']
+    """
+    y = date.dt.year().cast(pl.String)
+    return (
+        pl.when(period == "month").then(date.dt.strftime("%Y-%m"))
+        .when(period == "quarter").then(pl.concat_str(y, pl.lit("-Q"), date.dt.quarter().cast(pl.String)))
+        .when(period == "year").then(y)
+        .when(period == "once").then(pl.lit("once"))
+    )
+
+
+def period_index(date: pl.Expr, period: pl.Expr) -> pl.Expr:
+    """Consecutive periods as consecutive integers (months ``y*12+m``, quarters ``y*4+q``,
+    years ``y``; ``once`` is 0), so gaps between paid periods can be counted."""
+    y = date.dt.year().cast(pl.Int64)
+    return (
+        pl.when(period == "month").then(y * 12 + date.dt.month().cast(pl.Int64) - 1)
+        .when(period == "quarter").then(y * 4 + date.dt.quarter().cast(pl.Int64) - 1)
+        .when(period == "year").then(y)
+        .otherwise(pl.lit(0, pl.Int64))
+    )
+
+
+def is_masked(expr: pl.Expr) -> pl.Expr:
+    """An id with masked characters (``330102********1234``): it no longer tells people apart."""
+    return expr.str.contains("*", literal=True)
+
+
+def masked_name(id_expr: pl.Expr, name_expr: pl.Expr) -> pl.Expr:
+    """For a masked id, the holder's name (NFKC, no spaces) that tells two people with the
+    same masked id apart; null for an id compared as given (full or pseudonymised)."""
+    name = name_expr.str.normalize("NFKC").str.replace_all(r"\s", "")
+    return pl.when(is_masked(id_expr)).then(name.fill_null(""))
+
+
+def beneficiary_key(id_expr: pl.Expr, name_expr: pl.Expr) -> pl.Expr:
+    """Who a subsidy was paid to: the id as given; a masked id together with the name.
+
+    >>> df = pl.DataFrame({"i": ["110101199003071234", "1101**********1234"], "n": ["张三", "李 四"]})
+    >>> df.select(beneficiary_key(pl.col("i"), pl.col("n")))["i"].to_list()
+    ['110101199003071234', '1101**********1234|李四']
+    """
+    return pl.concat_str([id_expr, masked_name(id_expr, name_expr)], separator="|", ignore_nulls=True)
