@@ -30,6 +30,16 @@ from auditlib.synth.writer import TableWriter
 GROUND_TRUTH = "ground_truth.jsonl"
 
 
+def all_families() -> list[Family]:
+    """Every injection family: the payment families of ``inject`` and each domain's own."""
+    from auditlib.synth.inject_amount import AMOUNT_FAMILIES
+    from auditlib.synth.inject_bank import BANK_FAMILIES
+    from auditlib.synth.inject_payroll import PAYROLL_FAMILIES
+    from auditlib.synth.inject_subsidy import SUBSIDY_FAMILIES
+
+    return [*FAMILIES, *BANK_FAMILIES, *AMOUNT_FAMILIES, *SUBSIDY_FAMILIES, *PAYROLL_FAMILIES]
+
+
 def generate(
     out_dir: Path,
     *,
@@ -60,7 +70,7 @@ def generate(
         if old.stem in _table_names():
             old.unlink()
     period = Period.build(year, as_of)
-    families = list(FAMILIES)
+    families = all_families()
     plan = build_plan(seed, scale, period, families)
     writer = TableWriter(out, fmt)
     writer.add("units", plan.units)
@@ -90,6 +100,7 @@ def generate(
         draft = resolve_indicators(draft, indicators, rng, share)
 
         ctx = ChunkContext(plan, ci, units, draft, keys, [], counters)
+        ctx.people = people  # type: ignore[attr-defined] - subsidy and payroll families edit it
         _run_families(ctx, plan, families, seed, ci, clean, "payments")
         if ctx.added:
             added = resolve_indicators(pl.concat(ctx.added), indicators,
@@ -98,14 +109,15 @@ def generate(
         fin = finalize(plan, draft, units, indicators, np.random.default_rng([seed, 4, ci]))
         ctx.indicators, ctx.final_accounts = fin.indicators, fin.final_accounts
         ctx.payments, ctx.bank, ctx.refs = fin.payments, fin.bank, fin.refs
+        ctx.business_log, ctx.db_audit = fin.business_log, fin.db_audit  # type: ignore[attr-defined]
         _run_families(ctx, plan, families, seed, ci, clean, "final")
 
         writer.add("payments", ctx.payments)
         writer.add("indicators", ctx.indicators)
         writer.add("final_accounts", ctx.final_accounts)
         writer.add("bank_transactions", ctx.bank)
-        writer.add("business_log", fin.business_log)
-        writer.add("db_audit", fin.db_audit)
+        writer.add("business_log", ctx.business_log)  # type: ignore[attr-defined]
+        writer.add("db_audit", ctx.db_audit)  # type: ignore[attr-defined]
         writer.add("payroll", people.payroll.with_columns(
             _money("cents"), pl.col("day").cast(pl.Date).alias("pay_date")))
         if people.subsidies.height:
