@@ -8,7 +8,12 @@ from auditlib.registry import all_detectors
 from auditlib.testing import check_detector
 
 # A check a detector is known to fail is listed here with its reason.
-EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {
+    "timing.december_rush": {
+        "schema": "the small world ends on June 30; a year-end rush needs December data "
+        "(tests/synth/test_inject_money.py checks it on a world audited in late December)",
+    },
+}
 
 
 @pytest.mark.parametrize("detector_id", list(all_detectors()))

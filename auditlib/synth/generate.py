@@ -34,10 +34,12 @@ def all_families() -> list[Family]:
     """Every injection family: the payment families of ``inject`` and each domain's own."""
     from auditlib.synth.inject_amount import AMOUNT_FAMILIES
     from auditlib.synth.inject_bank import BANK_FAMILIES
+    from auditlib.synth.inject_blog import BLOG_FAMILIES
     from auditlib.synth.inject_payroll import PAYROLL_FAMILIES
     from auditlib.synth.inject_subsidy import SUBSIDY_FAMILIES
 
-    return [*FAMILIES, *BANK_FAMILIES, *AMOUNT_FAMILIES, *SUBSIDY_FAMILIES, *PAYROLL_FAMILIES]
+    return [*FAMILIES, *BANK_FAMILIES, *AMOUNT_FAMILIES, *SUBSIDY_FAMILIES, *PAYROLL_FAMILIES,
+            *BLOG_FAMILIES]
 
 
 def generate(
