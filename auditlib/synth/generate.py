@@ -35,11 +35,12 @@ def all_families() -> list[Family]:
     from auditlib.synth.inject_amount import AMOUNT_FAMILIES
     from auditlib.synth.inject_bank import BANK_FAMILIES
     from auditlib.synth.inject_blog import BLOG_FAMILIES
+    from auditlib.synth.inject_db import DB_FAMILIES
     from auditlib.synth.inject_payroll import PAYROLL_FAMILIES
     from auditlib.synth.inject_subsidy import SUBSIDY_FAMILIES
 
     return [*FAMILIES, *BANK_FAMILIES, *AMOUNT_FAMILIES, *SUBSIDY_FAMILIES, *PAYROLL_FAMILIES,
-            *BLOG_FAMILIES]
+            *BLOG_FAMILIES, *DB_FAMILIES]
 
 
 def generate(

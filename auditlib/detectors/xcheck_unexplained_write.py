@@ -1,0 +1,394 @@
+"""``xcheck.unexplained_write``: data changed with no business operation (数据变更无对应业务操作).
+
+The heart of the "double insurance" (双保险): every successful write by an application
+account (``db.app_users``) to a protected table (``db.protected_tables``) should be the
+trace of a business operation. A write is matched to the business log by the *object*:
+a business object id (voucher, indicator number) found in the statement text or its
+bound parameters — tokens of the shapes the business log's ids have, joined to the set
+of its ids — with a successful business operation on that object (log-ins, users,
+reports and configuration are not data objects) within ``tolerance_seconds``. One
+finding per unmatched statement, keyed by its first DB event:
+
+- the object has business events, none near this write → ``high``;
+- the object id (an id of the shape the business log uses) never appears in the
+  business log → ``high``;
+- ``critical`` for either out of working time;
+- no business object id in the statement at all → ``medium``, and only when no business
+  event of the table's kind (learned from the matched writes: payment → voucher) happened
+  within the tolerance, and the statement is not the account's routine job (same
+  template within an hour of the same time on ``routine_days`` days and on
+  ``routine_share`` of the days since it first ran: the nightly status sync).
+
+Only writes inside the business log's time span (± tolerance) are judged; when fewer
+than ``min_link_rate`` of at least 20 judged writes have their business operation (the
+two logs' clocks out of step, no ids anywhere), the detector stays silent rather than
+flag every write. Must NOT
+fire: the application's own writes with their business events (draft, modify, approve,
+cancel); writes by other accounts (``db.direct_write``); reads; failed statements.
+
+Known false positives: application jobs that change records without logging a business
+event; clocks of the two logs out of step by more than the tolerance.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from auditlib.alerts.schema import ref
+from auditlib.detectors._dblog import (
+    GENERIC_ID,
+    day_hour,
+    id_pattern,
+    no_findings,
+    off_hours,
+    routine,
+    settings_of,
+    statement_text,
+    with_tables,
+    with_template,
+)
+from auditlib.detectors._xcheck import (
+    business,
+    gap_text,
+    links,
+    money_text,
+    span,
+    statements,
+    writes,
+)
+from auditlib.detectors.base import Detector, Param, Text
+from auditlib.exprs import action_name
+from auditlib.registry import register
+from auditlib.schemas import TABLES
+
+
+@register
+class XcheckUnexplainedWrite(Detector):
+    id = "xcheck.unexplained_write"
+    title = Text("数据变更无对应业务操作", "Data changed without a business operation")
+    description = Text(
+        "应用账号对受保护表的写入在业务日志中找不到同一对象、时间相近的业务操作（业务审计与数据库审计双保险比对）。",
+        "A write by the application account to a protected table has no business operation "
+        "on the same object near that time (business audit vs database audit cross-check).",
+    )
+    requires = ("db_audit", "business_log")
+    optional = ("payments",)
+    entity = "object"
+    severity = "high"
+    params = (
+        Param(
+            "tolerance_seconds",
+            int,
+            300,
+            "Seconds between a write and its business event at most.",
+            min=0,
+        ),
+        Param(
+            "routine_days",
+            int,
+            5,
+            "Days with the same id-less statement at the same hour that make it routine.",
+            min=2,
+        ),
+        Param(
+            "routine_share",
+            float,
+            0.5,
+            "Share of the days since it first ran on which a routine statement runs, at least.",
+            min=0.0,
+            max=1.0,
+        ),
+        Param(
+            "min_link_rate",
+            float,
+            0.5,
+            "Share of writes with their business operation below which the logs are taken as "
+            "unlinkable (clocks out of step, no ids): silent rather than flag every write.",
+            min=0.0,
+            max=1.0,
+        ),
+    )
+    alert_title = Text(
+        "数据变更无对应业务操作：{entity_id}（{command} {tables}）",
+        "Data changed without a business operation: {entity_id} ({command} {tables})",
+    )
+    alert_explanation = Text(
+        "应用账号 {db_user} 于 {when}{off_zh} 对受保护表 {tables} 执行 {command}{objects_zh}，"
+        "但业务日志中前后 {tolerance_seconds:int} 秒内没有{what_zh}的业务操作{nearest_zh}。"
+        "数据变更无对应业务操作：可能有人使用应用账号绕过业务流程直接改库。{amount_zh}语句：{statement}",
+        "Application account {db_user} ran {command} on protected table(s) {tables} at {when}{off_en}"
+        "{objects_en}, but the business log has no operation on {what_en} within "
+        "{tolerance_seconds:int} seconds{nearest_en}. Data changed without a business operation: "
+        "someone may have used the application account to change the database directly, "
+        "bypassing the business process. {amount_en}Statement: {statement}",
+    )
+
+    def find(self, tables, ctx):
+        return self._find(tables, ctx).sort("entity_id", "finding_key")
+
+    def _find(self, tables, ctx) -> pl.DataFrame:
+        app, protected, _ = settings_of(ctx)
+        tol = pl.duration(seconds=self.tolerance_seconds)
+        b0, b1 = span(tables["business_log"])
+        rows = writes(tables["db_audit"], ctx, users=app)
+        if b0 is None or rows.height == 0:
+            return no_findings()
+        rows = with_tables(rows, protected).with_columns(
+            pl.col("writes")
+            .list.eval(pl.element().filter(pl.element().is_in(protected)))
+            .alias("hit")
+        )
+        stm = statements(
+            rows,
+            pl.col("hit")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .alias("tables"),
+        )
+        stm = stm.filter(pl.col("tables").list.len() > 0)
+        every = stm  # the account's history, for routine statements
+        stm = stm.filter(pl.col("db_time").is_between(b0 - tol, b1 + tol))
+        biz = (
+            business(tables["business_log"], ctx)
+            .select(
+                pl.col("event_id").alias("biz_event"),
+                pl.col("event_time").alias("biz_time"),
+                "action",
+                "object_type",
+                "object_id",
+                "unit_id",
+            )
+            .collect()
+        )
+        if stm.height == 0:
+            return no_findings()
+        pairs = links(stm, biz).join(stm.select("stmt", "db_time"), on="stmt")
+        near = pairs.join(biz, on="object_id").with_columns(
+            (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
+        )
+        matched = near.filter(pl.col("gap") <= tol).select("stmt").unique()
+        nearest = (
+            near.sort("gap", "biz_event")
+            .group_by("stmt")
+            .first()
+            .select("stmt", "biz_time", "action", "unit_id", "gap")
+        )
+        known = pairs.group_by("stmt").agg(pl.col("object_id").unique().sort().alias("ids"))
+        # object ids of the business log's shape that the business log never names
+        distinct = biz["object_id"].filter(biz["object_id"].str.contains(r"\D"))
+        pat = id_pattern(distinct)
+        text = pl.concat_str("statement", "parameter", separator=" ", ignore_nulls=True)
+        shaped = stm.head(0) if pat in (None, GENERIC_ID) else stm
+        unknown = (
+            shaped.select("stmt", text.str.extract_all(pat or "x").alias("object_id"))
+            .explode("object_id")
+            .drop_nulls()
+            .unique()
+            .join(biz.select("object_id").unique(), on="object_id", how="anti")
+            .group_by("stmt")
+            .agg(pl.col("object_id").unique().sort().alias("unknown"))
+        )
+        out = (
+            stm.join(matched, on="stmt", how="anti")
+            .join(known, on="stmt", how="left")
+            .join(unknown, on="stmt", how="left")
+            .join(nearest, on="stmt", how="left")
+            .with_columns(
+                pl.when(pl.col("ids").list.len() > 0)
+                .then(pl.lit("known"))
+                .when(pl.col("unknown").list.len() > 0)
+                .then(pl.lit("unknown"))
+                .otherwise(pl.lit("noid"))
+                .alias("kind"),
+            )
+        )
+        out = pl.concat(
+            [out.filter(pl.col("kind") != "noid"), self._idless(out, every, pairs, biz)],
+            how="diagonal_relaxed",
+        )
+        if out.height == 0 or (
+            stm.height >= 20 and 1 - out.height / stm.height < self.min_link_rate
+        ):
+            return no_findings()  # nothing unexplained, or the logs cannot be linked at all
+        out = off_hours(out.rename({"db_time": "event_time"}), ctx)
+        pay = (
+            tables["payments"]
+            if "payments" in tables
+            else TABLES["payments"].empty(ctx.timezone).lazy()
+        )
+        ent = pl.coalesce(
+            pl.col("ids").list.first(),
+            pl.col("unknown").list.first(),
+            pl.col("tables").list.first(),
+        )
+        out = out.with_columns(ent.alias("entity_id")).join(
+            pay.select(
+                pl.col("voucher_id").alias("entity_id"),
+                pl.col("amount"),
+                pl.col("unit_id").alias("p_unit"),
+                ref("payments", "voucher_id").alias("p_ref"),
+            ).collect(),
+            on="entity_id",
+            how="left",
+        )
+        off = pl.col("off_kind").is_not_null()
+        kind = pl.col("kind")
+        objs = pl.concat_list(
+            pl.col("ids").fill_null([]), pl.col("unknown").fill_null([])
+        ).list.join("、")
+        objs_en = pl.concat_list(
+            pl.col("ids").fill_null([]), pl.col("unknown").fill_null([])
+        ).list.join(", ")
+        return out.select(
+            "entity_id",
+            pl.col("db_event").alias("finding_key"),
+            "event_time",
+            "db_user",
+            "command",
+            "tables",
+            "amount",
+            pl.when(pl.col("p_ref").is_not_null())
+            .then(pl.concat_list("evidence", pl.col("p_ref")))
+            .otherwise(pl.col("evidence"))
+            .alias("evidence"),
+            pl.coalesce("p_unit", "unit_id").alias("unit_id"),
+            pl.col("event_time").dt.strftime("%Y-%m-%d %H:%M:%S").alias("when"),
+            statement_text().alias("statement"),
+            pl.when(off).then(pl.lit("（非工作时间）")).otherwise(pl.lit("")).alias("off_zh"),
+            pl.when(off)
+            .then(pl.lit(" (out of working time)"))
+            .otherwise(pl.lit(""))
+            .alias("off_en"),
+            pl.when(kind == "noid")
+            .then(pl.lit("（语句中无可识别的业务对象编号）"))
+            .otherwise(pl.format("（涉及对象 {}）", objs))
+            .alias("objects_zh"),
+            pl.when(kind == "noid")
+            .then(pl.lit(" (no business object id in the statement)"))
+            .otherwise(pl.format(" (object(s) {})", objs_en))
+            .alias("objects_en"),
+            pl.when(kind == "noid")
+            .then(pl.lit("同类对象"))
+            .otherwise(pl.lit("该对象"))
+            .alias("what_zh"),
+            pl.when(kind == "noid")
+            .then(pl.lit("any object of that kind"))
+            .otherwise(pl.lit("that object"))
+            .alias("what_en"),
+            pl.when(kind == "known")
+            .then(
+                pl.format(
+                    "（该对象最近的业务操作：{} 于 {}，相差 {}）",
+                    action_name(pl.col("action"), "zh"),
+                    pl.col("biz_time").dt.strftime("%Y-%m-%d %H:%M:%S"),
+                    gap_text("gap", "zh"),
+                )
+            )
+            .when(kind == "unknown")
+            .then(pl.lit("（业务日志中从未出现该对象）"))
+            .otherwise(pl.lit(""))
+            .alias("nearest_zh"),
+            pl.when(kind == "known")
+            .then(
+                pl.format(
+                    " (its nearest business operation: {} at {}, {} away)",
+                    action_name(pl.col("action"), "en"),
+                    pl.col("biz_time").dt.strftime("%Y-%m-%d %H:%M:%S"),
+                    gap_text("gap", "en"),
+                )
+            )
+            .when(kind == "unknown")
+            .then(pl.lit(" (the business log never names that object)"))
+            .otherwise(pl.lit(""))
+            .alias("nearest_en"),
+            pl.when(pl.col("amount").is_not_null())
+            .then(pl.format("凭证金额 {} 元。", money_text("amount")))
+            .otherwise(pl.lit(""))
+            .alias("amount_zh"),
+            pl.when(pl.col("amount").is_not_null())
+            .then(pl.format("Voucher amount {} yuan. ", money_text("amount")))
+            .otherwise(pl.lit(""))
+            .alias("amount_en"),
+            pl.when(kind == "noid")
+            .then(pl.lit("medium"))
+            .when(off)
+            .then(pl.lit("critical"))
+            .otherwise(pl.lit("high"))
+            .alias("severity"),
+            pl.when(kind == "noid")
+            .then(pl.lit(0.6))
+            .when(kind == "unknown")
+            .then(pl.lit(0.9))
+            .otherwise(pl.lit(0.85))
+            .alias("score"),
+        )
+
+    def _idless(self, out, stm, pairs, biz) -> pl.DataFrame:
+        """Writes naming no business object: kept when no business event of the table's kind
+        is near and the statement is not the account's routine."""
+        idless = out.filter(pl.col("kind") == "noid")
+        if idless.height == 0:
+            return idless
+        kinds = (
+            pairs.join(stm.select("stmt", pl.col("tables").list.first().alias("table")), on="stmt")
+            .join(biz.select("object_id", "object_type").unique("object_id"), on="object_id")
+            .group_by("table", "object_type")
+            .len()
+            .sort("len", "object_type", descending=[True, False])
+            .unique("table", keep="first")
+            .select("table", "object_type")
+        )
+        tol = pl.duration(seconds=self.tolerance_seconds)
+        idless = idless.with_columns(pl.col("tables").list.first().alias("table")).join(
+            kinds, on="table", how="left"
+        )
+        busy = (
+            (
+                idless.select("stmt", "db_time", "object_type")
+                .join(biz.select(pl.col("object_type").alias("bt"), "biz_time"), how="cross")
+                .filter(
+                    (pl.col("object_type").is_null() | (pl.col("object_type") == pl.col("bt")))
+                    & ((pl.col("biz_time") - pl.col("db_time")).abs() <= tol)
+                )
+                .select("stmt")
+                .unique()
+            )
+            if biz.height * idless.height <= 5_000_000
+            else self._busy_asof(idless, biz, tol)
+        )
+        idless = with_template(
+            idless.join(busy, on="stmt", how="anti").with_columns(*day_hour("db_time"))
+        )
+        # the same statement on other days: only statements of the same kind need reading
+        same = stm.join(
+            idless.select("user", "command", "tables").unique(),
+            on=["user", "command", "tables"],
+            how="semi",
+        )
+        history = with_template(same).select("user", "template", *day_hour("db_time"))
+        active = stm.select(pl.col("db_time").dt.date().alias("day")).unique()
+        idless = routine(
+            idless,
+            history,
+            active,
+            ["template"],
+            min_days=self.routine_days,
+            share=self.routine_share,
+        )
+        return idless.filter(~pl.col("routine")).drop(
+            "routine", "seen_days", "active_days", "day", "hour", "table", "object_type"
+        )
+
+    @staticmethod
+    def _busy_asof(idless: pl.DataFrame, biz: pl.DataFrame, tol) -> pl.DataFrame:
+        """Large inputs: any business event near each write (kind ignored), by an as-of join."""
+        left = idless.select("stmt", "db_time").sort("db_time")
+        right = biz.select(pl.col("biz_time")).sort("biz_time")
+        return (
+            left.join_asof(
+                right, left_on="db_time", right_on="biz_time", strategy="nearest", tolerance=tol
+            )
+            .filter(pl.col("biz_time").is_not_null())
+            .select("stmt")
+        )
