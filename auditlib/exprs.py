@@ -62,6 +62,12 @@ def period_token(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def codes(expr: pl.Expr) -> pl.Expr:
+    """Integer codes of a string key (categorical codes: one hash pass, exact, stable within
+    the process). Group and sort on these rather than on the strings."""
+    return expr.cast(pl.Categorical).to_physical().cast(pl.Int64)
+
+
 def fen(expr: pl.Expr) -> pl.Expr:
     """Money as integer fen (exact: decimal × 100)."""
     return (expr * 100).cast(pl.Int64)

@@ -10,7 +10,7 @@ Examples
 >>> from auditlib.registry import get
 >>> report = check_detector(get("payments.split"))
 >>> sorted(report)[:3]
-['empty_tables', 'evidence_resolves', 'explanations']
+['empty_tables', 'event_time', 'evidence_resolves']
 
 A detector that breaks the contract fails loudly:
 

@@ -64,6 +64,7 @@ from auditlib.alerts.schema import SEVERITIES, alert_id, alert_schema
 from auditlib.calendar import Calendar
 from auditlib.config import Settings
 from auditlib.errors import DetectorError
+from auditlib.schemas import MONEY
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
@@ -204,44 +205,98 @@ class Detector(ABC):
         df = found.collect() if isinstance(found, pl.LazyFrame) else found
         return self.to_alerts(df, ctx.timezone, severity=severity)
 
-    def to_alerts(self, df: pl.DataFrame, timezone: str, *, severity: str | None = None) -> pl.DataFrame:
+    def to_alerts(
+        self, df: pl.DataFrame, timezone: str, *, severity: str | None = None
+    ) -> pl.DataFrame:
+        """``Detector.to_alerts`` with the same output, column-wise: ids, severities, scores,
+        amounts, times and evidence are columns; only the hash and the texts are per row, and
+        only the fields the templates name are taken out of polars (``to_dicts`` converted
+        every column, time-zone-aware datetimes included, and the evidence lists were rebuilt
+        one Series per row)."""
         missing = [c for c in FINDING_REQUIRED if c not in df.columns]
         if missing:
-            msg = f"{self.id}: find() returned no {', '.join(missing)} column"
-            raise DetectorError(msg)
+            raise DetectorError(f"{self.id}: find() returned no {', '.join(missing)} column")
         schema = alert_schema(timezone)
         if df.height == 0:
             return pl.DataFrame(schema=schema)
+        n = df.height
         params = self.get_params()
-        rows = df.to_dicts()
-        default_sev = severity or self.severity
-        out: dict[str, list[Any]] = {k: [] for k in schema}
-        for r in rows:
-            fields = {**params, **r}
-            sev = severity or r.get("severity") or default_sev
-            score = r.get("score")
-            out["alert_id"].append(
-                alert_id(self.id, self.entity, str(r["entity_id"]), str(r["finding_key"]))
+        names = {
+            name
+            for t in (
+                self.alert_title.zh,
+                self.alert_title.en,
+                self.alert_explanation.zh,
+                self.alert_explanation.en,
             )
-            out["detector_id"].append(self.id)
-            out["severity"].append(sev)
-            out["score"].append(1.0 if score is None else float(min(max(score, 0.0), 1.0)))
-            out["entity_type"].append(self.entity)
-            out["entity_id"].append(str(r["entity_id"]))
-            out["unit_id"].append(r.get("unit_id"))
-            out["event_time"].append(r.get("event_time"))
-            out["title"].append(render(self.alert_title.zh, fields, "zh"))
-            out["title_en"].append(render(self.alert_title.en, fields, "en"))
-            out["explanation"].append(render(self.alert_explanation.zh, fields, "zh"))
-            out["explanation_en"].append(render(self.alert_explanation.en, fields, "en"))
-            amt = r.get("amount")
-            out["amount"].append(None if amt is None else Decimal(amt).quantize(Decimal("0.01")))
-            out["evidence"].append(list(r["evidence"]))
-        alerts = pl.DataFrame(out, schema=schema)
+            for _, name, _ in _parsed(t)
+            if name
+        }
+        cols: dict[str, list[Any]] = {}
+        for name in names:
+            if name in df.columns:
+                cols[name] = df[name].to_list()
+            elif name in params:
+                cols[name] = [params[name]] * n
+        ent = df["entity_id"].cast(pl.String).to_list()
+        fk = df["finding_key"].cast(pl.String).to_list()
+        ids = [alert_id(self.id, self.entity, e, k) for e, k in zip(ent, fk, strict=True)]
+        default_sev = severity or self.severity
+        if severity or "severity" not in df.columns:
+            sev = pl.lit(default_sev)
+        else:  # a row's own severity unless missing or empty, as render did
+            row_sev = pl.col("severity").cast(pl.String)
+            sev = (
+                pl.when(row_sev.is_null() | (row_sev == ""))
+                .then(pl.lit(default_sev))
+                .otherwise(row_sev)
+            )
+        score = (
+            pl.col("score").cast(pl.Float64).clip(0.0, 1.0).fill_null(1.0)
+            if "score" in df.columns
+            else pl.lit(1.0)
+        )
+        amount = df["amount"].to_list() if "amount" in df.columns else [None] * n
+        amounts = [None if a is None else Decimal(a).quantize(Decimal("0.01")) for a in amount]
+        event_time = (
+            pl.col("event_time").cast(schema["event_time"])
+            if "event_time" in df.columns
+            else pl.lit(None, dtype=schema["event_time"])
+        )
+        unit = (
+            pl.col("unit_id").cast(pl.String)
+            if "unit_id" in df.columns
+            else pl.lit(None, dtype=pl.String)
+        )
+        base = df.select(
+            sev.alias("severity"),
+            score.alias("score"),
+            unit.alias("unit_id"),
+            event_time.alias("event_time"),
+            pl.col("evidence").cast(pl.List(pl.String)),
+        )
+        alerts = pl.DataFrame(
+            {
+                "alert_id": ids,
+                "detector_id": [self.id] * n,
+                "severity": base["severity"],
+                "score": base["score"],
+                "entity_type": [self.entity] * n,
+                "entity_id": ent,
+                "unit_id": base["unit_id"],
+                "event_time": base["event_time"],
+                "title": _render_all(self.alert_title.zh, cols, n, "zh"),
+                "title_en": _render_all(self.alert_title.en, cols, n, "en"),
+                "explanation": _render_all(self.alert_explanation.zh, cols, n, "zh"),
+                "explanation_en": _render_all(self.alert_explanation.en, cols, n, "en"),
+                "amount": pl.Series("amount", amounts, dtype=MONEY),
+                "evidence": base["evidence"],
+            },
+            schema=schema,
+        )
         bad = set(alerts["severity"].unique().to_list()) - set(SEVERITIES)
         if bad:
-            msg = f"{self.id}: severity {sorted(bad)} not one of {SEVERITIES}"
-            raise DetectorError(msg)
+            raise DetectorError(f"{self.id}: severity {sorted(bad)} not one of {SEVERITIES}")
         return alerts.unique("alert_id", keep="first", maintain_order=True)
 
 
@@ -285,3 +340,52 @@ def render(template: str, fields: Mapping[str, Any], lang: str) -> str:
         else:
             parts.append(str(v))
     return "".join(parts)
+
+
+_PARSED: dict[str, list[tuple[str, str | None, str]]] = {}
+
+
+def _parsed(template: str) -> list[tuple[str, str | None, str]]:
+    p = _PARSED.get(template)
+    if p is None:
+        p = _PARSED[template] = [
+            (lit, name, spec or "") for lit, name, spec, _ in _FMT.parse(template)
+        ]
+    return p
+
+
+def _render_all(template: str, cols: dict[str, list[Any]], n: int, lang: str) -> list[str]:
+    """``base.render`` for every row: template parsed once, each field formatted per column."""
+    pieces: list[list[str] | str] = []
+    for lit, name, spec in _parsed(template):
+        if lit:
+            pieces.append(lit)
+        if name is None:
+            continue
+        vals = cols.get(name)
+        if vals is None:
+            pieces.append("—")
+            continue
+        sample = next((v for v in vals if v is not None), None)
+        if spec == "money":
+            out = ["—" if v is None else fmt_money(v) for v in vals]
+        elif (
+            spec == ""
+            and (sample is None or isinstance(sample, str | int))
+            and not isinstance(sample, bool)
+        ):
+            out = ["—" if v is None else str(v) for v in vals]
+        elif spec == "" and isinstance(sample, list | tuple):
+            sep = "、" if lang == "zh" else ", "
+            out = ["—" if v is None else sep.join(map(str, v)) for v in vals]
+        elif spec == "" and isinstance(sample, dt.datetime):
+            out = ["—" if v is None else v.strftime("%Y-%m-%d %H:%M") for v in vals]
+        else:  # anything else exactly as render() does it
+            out = [
+                render("{x" + (":" + spec if spec else "") + "}", {"x": v}, lang) for v in vals
+            ]
+        pieces.append(out)
+    rows = []
+    for r in range(n):
+        rows.append("".join(p if isinstance(p, str) else p[r] for p in pieces))
+    return rows

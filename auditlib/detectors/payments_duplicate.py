@@ -21,7 +21,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import active_payment, payee_key, period_token
+from auditlib.exprs import active_payment, codes, fen, period_token
 from auditlib.registry import register
 
 
@@ -58,42 +58,71 @@ class PaymentsDuplicate(Detector):
     )
 
     def find(self, tables, ctx):
-        keys = ["unit_id", "payee_account", "amount"]
+        # integer keys (categorical codes of unit and account, amount in fen); the billing
+        # period (NFKC + six regexes) only for candidate pairs; the previous row of the sorted
+        # candidates by one shift and a same-key mask, not five shift().over(keys) windows
+        keys = ["_u", "_a", "_fen"]
         pay = (
             tables["payments"]
             .filter(active_payment() & (pl.col("amount") >= self.min_amount))
             .select(
-                *keys, "voucher_id", "pay_date", "payee_name", "purpose", "created_at",
-                period_token(pl.col("purpose")).alias("period"),
-                payee_key(pl.col("payee_name")).alias("name_key"),
+                "unit_id",
+                "payee_account",
+                "amount",
+                "voucher_id",
+                "pay_date",
+                "payee_name",
+                "purpose",
+                codes(pl.col("unit_id")).alias("_u"),
+                codes(pl.col("payee_account")).alias("_a"),
+                fen(pl.col("amount")).alias("_fen"),
             )
+            # a key seen once pairs with nothing: drop it before sorting
             .filter(pl.len().over(keys) > 1)
             .sort([*keys, "pay_date", "voucher_id"])
         )
-        prev = [pl.col(c).shift(1).over(keys) for c in ("voucher_id", "pay_date", "payee_name", "purpose", "period")]
-        pairs = pay.with_columns(
-            prev[0].alias("first_voucher"), prev[1].alias("first_date"), prev[2].alias("first_name"),
-            prev[3].alias("first_purpose"), prev[4].alias("first_period"),
-        ).with_columns(gap=(pl.col("pay_date") - pl.col("first_date")).dt.total_days())
+        same = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys])
+        pairs = (
+            pay.with_columns(
+                pl.col("voucher_id").shift(1).alias("first_voucher"),
+                pl.col("pay_date").shift(1).alias("first_date"),
+                pl.col("payee_name").shift(1).alias("first_name"),
+                pl.col("purpose").shift(1).alias("first_purpose"),
+                same.alias("_same"),
+            )
+            .with_columns(gap=(pl.col("pay_date") - pl.col("first_date")).dt.total_days())
+            .filter(pl.col("_same") & (pl.col("gap") <= self.window_days))
+            .with_columns(
+                period_token(pl.col("purpose")).alias("period"),
+                period_token(pl.col("first_purpose")).alias("first_period"),
+            )
+        )
         distinct_period = (
             pl.col("period").is_not_null()
             & pl.col("first_period").is_not_null()
             & (pl.col("period") != pl.col("first_period"))
         )
-        return (
-            pairs.filter(pl.col("first_voucher").is_not_null() & (pl.col("gap") <= self.window_days))
-            .filter(~distinct_period)
-            .select(
-                pl.col("payee_account").alias("entity_id"),
-                pl.concat_str("first_voucher", pl.lit("|"), "voucher_id").alias("finding_key"),
-                pl.concat_list(
-                    ref("payments", "first_voucher").alias("a"), ref("payments", "voucher_id").alias("b")
-                ).alias("evidence"),
-                "unit_id", "amount", "payee_name", "first_name", "purpose", "first_purpose",
-                pl.col("first_voucher"), pl.col("voucher_id").alias("second_voucher"),
-                pl.col("first_date").cast(pl.String), pl.col("pay_date").cast(pl.String).alias("second_date"),
-                "gap",
-                pl.col("first_date").cast(pl.Datetime("us")).dt.replace_time_zone(ctx.timezone).alias("event_time"),
-                (1.0 - pl.col("gap") / (2.0 * (self.window_days + 1))).alias("score"),
-            )
+        return pairs.filter(~distinct_period).select(
+            pl.col("payee_account").alias("entity_id"),
+            pl.concat_str("first_voucher", pl.lit("|"), "voucher_id").alias("finding_key"),
+            pl.concat_list(
+                ref("payments", "first_voucher").alias("a"),
+                ref("payments", "voucher_id").alias("b"),
+            ).alias("evidence"),
+            "unit_id",
+            "amount",
+            "payee_name",
+            "first_name",
+            "purpose",
+            "first_purpose",
+            pl.col("first_voucher"),
+            pl.col("voucher_id").alias("second_voucher"),
+            pl.col("first_date").cast(pl.String),
+            pl.col("pay_date").cast(pl.String).alias("second_date"),
+            "gap",
+            pl.col("first_date")
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone(ctx.timezone)
+            .alias("event_time"),
+            (1.0 - pl.col("gap") / (2.0 * (self.window_days + 1))).alias("score"),
         )

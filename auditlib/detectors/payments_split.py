@@ -21,7 +21,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import active_payment, fen
+from auditlib.exprs import active_payment, codes, fen
 from auditlib.registry import register
 
 
@@ -58,66 +58,108 @@ class PaymentsSplit(Detector):
     )
 
     def find(self, tables, ctx):
-        limit = int(round(self.threshold * 100))
-        df = (
+        # integer group codes, not struct(...).rank("dense"); only numbers go through the
+        # sort (numpy lexsort), the voucher tiebreak only where group and day tie; names are
+        # gathered for the parts at the end; overlapping windows merge by a running maximum
+        limit = round(self.threshold * 100)
+        base = (
             tables["payments"]
             .filter(active_payment())
             .with_columns(fen(pl.col("amount")).alias("fen"))
             .filter(pl.col("fen") < limit)
             .select("unit_id", "payee_account", "payee_name", "voucher_id", "pay_date", "fen")
-            .filter(pl.len().over("unit_id", "payee_account") >= self.min_parts)
-            .with_columns(pl.struct("unit_id", "payee_account").rank("dense").alias("grp"))
-            .sort("grp", "pay_date", "voucher_id")
+            .with_row_index("_i")
             .collect()
         )
-        if df.height == 0:
+        k = base.select(
+            (codes(pl.col("unit_id")) * (1 << 32) + codes(pl.col("payee_account"))).alias("grp"),
+            pl.col("pay_date").cast(pl.Int32).alias("day"),
+            "fen",
+            "_i",
+        )
+        if k.height == 0:
             return _empty()
-        grp = df["grp"].to_numpy().astype(np.int64)
-        day = df["pay_date"].cast(pl.Int32).to_numpy().astype(np.int64)
-        pos = grp * 1_000_000 + day  # dates fit well inside 1e6 days
-        end = np.searchsorted(pos, pos + self.window_days, side="right") - 1
-        cum = np.concatenate(([0], np.cumsum(df["fen"].to_numpy())))
-        idx = np.arange(df.height)
-        total = cum[end + 1] - cum[idx]
-        flagged = (total > limit) & (end - idx + 1 >= self.min_parts)
-        if not flagged.any():
+        grp = k["grp"].to_numpy()
+        day = k["day"].to_numpy().astype(np.int64)
+        order = np.lexsort((day, grp))
+        grp, day = grp[order], day[order]
+        idx_rows = k["_i"].to_numpy()[order]
+        tie = (grp[1:] == grp[:-1]) & (day[1:] == day[:-1])
+        if tie.any():  # order equal (group, day) runs by voucher id
+            in_run = np.zeros(len(order), dtype=bool)
+            in_run[1:] |= tie
+            in_run[:-1] |= tie
+            pos = np.flatnonzero(in_run)
+            run = np.cumsum(np.concatenate(([True], ~tie)))[pos]
+            sub = pl.DataFrame(
+                {"run": run, "v": base["voucher_id"].gather(idx_rows[pos]), "p": pos}
+            ).sort("run", "v")
+            idx_rows[pos] = idx_rows[sub["p"].to_numpy()]
+        fen_ = base["fen"].to_numpy()[idx_rows]
+        dense = np.cumsum(np.concatenate(([0], grp[1:] != grp[:-1])))
+        p = dense * 1_000_000 + day
+        end = np.searchsorted(p, p + self.window_days, side="right") - 1
+        cum = np.concatenate(([0], np.cumsum(fen_)))
+        i = np.arange(len(p))
+        flagged = (cum[end + 1] - cum[i] > limit) & (end - i + 1 >= self.min_parts)
+        f = np.flatnonzero(flagged)
+        if len(f) == 0:
             return _empty()
-        # merge overlapping flagged windows of one group into clusters
-        reach = np.where(flagged, end, -1)
-        starts, ends = [], []
-        for i in np.flatnonzero(flagged):
-            if starts and grp[i] == grp[starts[-1]] and i <= ends[-1]:
-                ends[-1] = max(ends[-1], reach[i])
-            else:
-                starts.append(i)
-                ends.append(reach[i])
-        cluster = np.full(df.height, -1)
-        for c, (s, e) in enumerate(zip(starts, ends, strict=True)):
-            cluster[s : e + 1] = c
-        parts = df.with_columns(pl.Series("cluster", cluster)).filter(pl.col("cluster") >= 0)
+        reach = np.maximum.accumulate(end[f])
+        new = np.ones(len(f), dtype=bool)
+        new[1:] = f[1:] > reach[:-1]
+        starts = f[new]
+        ends = np.maximum.reduceat(end[f], np.flatnonzero(new))
+        lengths = ends - starts + 1
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        members = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        cluster = np.repeat(np.arange(len(starts)), lengths)
+        parts = (
+            base.select(pl.exclude("_i"))
+            .gather(idx_rows[members])
+            .with_columns(pl.Series("cluster", cluster))
+        )
+        limit_ = limit
         return (
             parts.lazy()
-            .group_by("cluster")
+            .group_by("cluster", maintain_order=True)
             .agg(
-                pl.col("unit_id").first(), pl.col("payee_account").first().alias("entity_id"),
+                pl.col("unit_id").first(),
+                pl.col("payee_account").first().alias("entity_id"),
                 pl.col("payee_name").first(),
                 pl.col("voucher_id").first().alias("first_voucher"),
                 pl.col("voucher_id").alias("vouchers"),
                 ref("payments", "voucher_id").alias("evidence"),
-                pl.col("pay_date").min().alias("first_date"), pl.col("pay_date").max().alias("last_date"),
-                (pl.col("fen").sum() / 100).alias("amount"), (pl.col("fen").max() / 100).alias("max_part"),
+                pl.col("pay_date").min().alias("first_date"),
+                pl.col("pay_date").max().alias("last_date"),
+                (pl.col("fen").sum() / 100).alias("amount"),
+                (pl.col("fen").max() / 100).alias("max_part"),
                 pl.len().alias("n_parts"),
-                (pl.col("fen").min() / limit).alias("closeness"),
+                (pl.col("fen").min() / limit_).alias("closeness"),
             )
             .select(
-                "entity_id", "unit_id", "payee_name", "vouchers", "evidence", "n_parts", "max_part",
+                "entity_id",
+                "unit_id",
+                "payee_name",
+                "vouchers",
+                "evidence",
+                "n_parts",
+                "max_part",
                 pl.concat_str("entity_id", pl.lit("|"), "first_voucher").alias("finding_key"),
-                pl.col("amount"), (pl.col("amount") - self.threshold).alias("excess"),
-                pl.col("first_date").cast(pl.String), pl.col("last_date").cast(pl.String),
+                pl.col("amount"),
+                (pl.col("amount") - self.threshold).alias("excess"),
+                pl.col("first_date").cast(pl.String),
+                pl.col("last_date").cast(pl.String),
                 (pl.col("last_date") - pl.col("first_date")).dt.total_days().alias("span"),
-                pl.col("first_date").cast(pl.Datetime("us")).dt.replace_time_zone(ctx.timezone).alias("event_time"),
+                pl.col("first_date")
+                .cast(pl.Datetime("us"))
+                .dt.replace_time_zone(ctx.timezone)
+                .alias("event_time"),
                 (0.5 + 0.5 * pl.col("closeness").clip(0, 1)).alias("score"),
-                pl.when(pl.col("closeness") >= 0.8).then(pl.lit("high")).otherwise(pl.lit("medium")).alias("severity"),
+                pl.when(pl.col("closeness") >= 0.8)
+                .then(pl.lit("high"))
+                .otherwise(pl.lit("medium"))
+                .alias("severity"),
             )
             .sort("finding_key")
         )

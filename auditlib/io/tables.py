@@ -25,6 +25,9 @@ from auditlib.schemas import TABLES, Table, polars_type, resolve_header
 
 TABLE_EXTS = (".csv", ".parquet", ".xlsx")
 ROW = "__row"
+_DISTINCT_KINDS = ("enum",)
+"""Kinds parsed on their distinct values only (an enumeration has a handful; for CSV,
+low-cardinality dates and money would pay off too)."""
 
 
 @dataclass(frozen=True)
@@ -112,18 +115,37 @@ def load_source(src: Source, settings: Settings, report: LoadReport, base: Path)
         report.add(fr)
         return conform(df, table, settings.timezone)
     label = str(src.path)
+    if src.kind == "parquet":
+        return _load_parquet(src, table, settings, report)
     if src.kind == "csv":
         df, header, encoding = files.read_csv(src.path)
         fmt = f"csv {encoding}"
-    elif src.kind == "parquet":
-        df, header = files.read_parquet(src.path)
-        fmt = "parquet"
     else:
         df, header = files.read_xlsx(src.path, lambda h: _kind_of(h, table))
         fmt = "xlsx"
     fr = FileReport(table.name, label, fmt, read=df.height)
     out = type_table(df, header, table, settings.timezone, label, fr)
     fr.kept = out.height
+    report.add(fr)
+    return out
+
+
+def _load_parquet(
+    src: Source, table: Table, settings: Settings, report: LoadReport
+) -> pl.DataFrame:
+    """Parquet typed while it is scanned (streaming engine): raw columns exist only a morsel
+    at a time, not as a whole raw copy beside the typed one."""
+    label = str(src.path)
+    try:
+        lf = pl.scan_parquet(src.path)
+        header = list(lf.collect_schema().names())
+    except Exception as exc:
+        msg = f"not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        raise DataError(msg, file=label) from None
+    lf = lf.rename({h: f"__c{i}" for i, h in enumerate(header)})
+    fr = FileReport(table.name, label, "parquet")
+    out = type_table(lf, header, table, settings.timezone, label, fr)
+    fr.read = fr.kept = out.height
     report.add(fr)
     return out
 
@@ -162,39 +184,117 @@ def map_header(header: list[str], table: Table, label: str) -> dict[str, str]:
 def type_table(
     df: pl.DataFrame, header: list[str], table: Table, tz: str, label: str, fr: FileReport
 ) -> pl.DataFrame:
-    """Type an all-String (or Parquet-typed) frame against the table's schema."""
+    """Type an all-String (or Parquet-typed) frame, or a LazyFrame scanning a file (collected
+    with the streaming engine), against the table's schema.
+
+    A failure flag only where a value can fail: ids and text can only be missing, so they
+    get a null check when required and nothing when optional. Enumerations are parsed on
+    their distinct values and mapped back with ``replace_strict``.
+    """
     mapping = map_header(header, table, label)
     df = df.rename(mapping).with_row_index(ROW, offset=1)
+    lazy = isinstance(df, pl.LazyFrame)
+    schema = df.collect_schema() if lazy else df.schema
     exprs, flags = [], []
     for col in table.columns:
-        if col.name not in df.columns:
-            exprs.append(pl.lit(None, dtype=polars_type(col.kind, tz)).alias(col.name))
+        target = polars_type(col.kind, tz)
+        if col.name not in schema:
+            exprs.append(pl.lit(None, dtype=target).alias(col.name))
             continue
         src = pl.col(col.name)
-        target = polars_type(col.kind, tz)
-        dtype = df.schema[col.name]
+        dtype = schema[col.name]
+        bad: pl.Expr | None
         if (dtype == target and dtype != pl.String) or (col.kind == "int" and dtype.is_integer()):
-            parsed, rawtext = src.cast(target), src
+            parsed = src.cast(target)
+            bad = src.is_null() if col.required else None
         elif col.kind == "datetime" and isinstance(dtype, pl.Datetime):
             parsed = (
-                src.dt.replace_time_zone(tz) if dtype.time_zone is None else src
-            ).dt.convert_time_zone(tz).cast(target)
-            rawtext = src
+                (src.dt.replace_time_zone(tz) if dtype.time_zone is None else src)
+                .dt.convert_time_zone(tz)
+                .cast(target)
+            )
+            bad = src.is_null() if col.required else None
         elif col.kind == "date" and isinstance(dtype, pl.Datetime):
-            parsed, rawtext = src.dt.date(), src
+            parsed = src.dt.date()
+            bad = src.is_null() if col.required else None
+        elif col.kind in _DISTINCT_KINDS:
+            parsed, bad = _parse_distinct(df, col.name, col.kind, col.required, tz)
         else:
             text = src.cast(pl.String)
             parsed = values.parse(text, col.kind, name=col.name, timezone=tz)
-            rawtext = values.stripped(text)
+            if col.kind in ("id", "text"):
+                # parse gives null exactly where the stripped text is empty
+                bad = parsed.is_null() if col.required else None
+            else:
+                bad = parsed.is_null() & (
+                    values.stripped(text).is_not_null() | pl.lit(col.required)
+                )
         exprs.append(parsed.alias(col.name))
-        bad = parsed.is_null() & (rawtext.is_not_null() | pl.lit(col.required))
-        flags.append(bad.alias(f"__bad_{col.name}"))
-    extras = [c for c in df.columns if c not in table.names and c != ROW]
+        if bad is not None:
+            flags.append(bad.alias(f"__bad_{col.name}"))
+    extras = [c for c in schema if c not in table.names and c != ROW]
     typed = df.select(pl.col(ROW), *exprs, *flags, *[pl.col(c).cast(pl.String) for c in extras])
-    _check_flags(typed, df, table, label, fr)
+    if lazy:
+        typed = typed.collect(engine="streaming")
+        raw = _RawRows(df)
+    else:
+        raw = df
+    _check_flags(typed, raw, table, label, fr)
     typed = typed.drop([f.meta.output_name() for f in flags])
     _check_key(typed, table, label)
     return typed.drop(ROW)
+
+
+class _RawRows:
+    """What ``_check_flags`` asks of the raw frame (``filter(...)[column]``), read on demand."""
+
+    def __init__(self, lf: pl.LazyFrame) -> None:
+        self.lf = lf
+
+    def filter(self, *predicates: pl.Expr) -> pl.DataFrame:
+        return self.lf.filter(*predicates).collect()
+
+
+def _parse_distinct(
+    df: pl.DataFrame | pl.LazyFrame, name: str, kind: str, required: bool, tz: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """Parse a column's distinct values once; map parsed value and failure flag back."""
+    if isinstance(df, pl.LazyFrame):
+        u = df.select(pl.col(name).unique()).collect().to_series()
+    else:
+        u = df.get_column(name).unique()
+    text = pl.col(name).cast(pl.String)
+    m = pl.DataFrame({name: u}).select(
+        pl.col(name),
+        values.parse(text, kind, name=name, timezone=tz).alias("v"),
+        values.stripped(text).is_not_null().alias("raw"),
+    )
+    parsed_u = m.select(pl.col("v").is_null() & (pl.col("raw") | pl.lit(required))).to_series()
+    nonnull = m.filter(pl.col(name).is_not_null())
+    null_row = m.filter(pl.col(name).is_null())
+    v_null = null_row["v"][0] if null_row.height else None
+    bad_null = bool(parsed_u.filter(m[name].is_null())[0]) if null_row.height else False
+    dtype = m.schema["v"]
+    parsed = (
+        pl.when(pl.col(name).is_null())
+        .then(pl.lit(v_null, dtype=dtype))
+        .otherwise(
+            pl.col(name).replace_strict(
+                nonnull[name], nonnull["v"], default=None, return_dtype=dtype
+            )
+        )
+    )
+    bad_map = parsed_u.filter(m[name].is_not_null())
+    bad = (
+        pl.when(pl.col(name).is_null())
+        .then(pl.lit(bad_null))
+        .otherwise(
+            pl.col(name).replace_strict(
+                nonnull[name], bad_map, default=False, return_dtype=pl.Boolean
+            )
+        )
+    )
+    return parsed, bad
 
 
 def _check_flags(
