@@ -2,21 +2,21 @@
 # Idempotent set-up on a fresh Debian machine with Python 3.11:
 #   Debian packages the project truly needs (only those missing are installed),
 #   a .venv with auditlib (editable) and its dev tools.
-# Usage: scripts/bootstrap.sh [--with-postgres]
+# Usage: scripts/bootstrap.sh [--for-tests]   (adds PostgreSQL+pgAudit and Chromium for the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_pg=0
 for a in "$@"; do
   case "$a" in
-    --with-postgres) want_pg=1 ;;
+    --for-tests|--with-postgres) want_pg=1 ;;  # servers and browser the tests drive
     *) echo "bootstrap: unknown option $a" >&2; exit 2 ;;
   esac
 done
 
 # --- Debian packages ---------------------------------------------------------
 debs=(poppler-utils fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
-if [ "$want_pg" = 1 ]; then debs+=(postgresql postgresql-15-pgaudit); fi
+if [ "$want_pg" = 1 ]; then debs+=(postgresql postgresql-15-pgaudit chromium); fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,7 @@
 # Set up (idempotently) and run the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh --with-postgres
+scripts/bootstrap.sh --for-tests
 export AUDITLIB_SHARED="${AUDITLIB_SHARED:-$(cd .. && pwd)/shared}"
 set +e
 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""An example auditlib plugin (see docs/extending.md): detectors live in ``rules``."""
