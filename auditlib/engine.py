@@ -109,7 +109,7 @@ def run(
         progress("", len(dets), len(dets))
     schema = alert_schema(settings.timezone)
     alerts = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
-    alerts, result.suppressed, result.suppressed_by = _suppress(alerts, settings)
+    alerts, result.suppressed, result.suppressed_by = apply_allowlist(alerts, settings)
     result.alerts = sort_alerts(alerts)
     return result
 
@@ -121,7 +121,7 @@ def sort_alerts(alerts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _suppress(
+def apply_allowlist(
     alerts: pl.DataFrame, settings: Settings
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
     live = [e for e in settings.allowlist if e.expires >= settings.as_of]

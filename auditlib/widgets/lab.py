@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from auditlib.detectors.base import Detector, Param
-from auditlib.engine import _suppress
+from auditlib.engine import apply_allowlist
 from auditlib.errors import DetectorError
 from auditlib.registry import all_detectors
 from auditlib.widgets.session import Session
@@ -121,7 +121,7 @@ def rerun(session: Session, detector_id: str, params: Mapping[str, Any]) -> LabR
     sev = session.dataset.settings.detectors.get(detector_id, {}).get("severity")
     t0 = time.perf_counter()
     after = det.detect(session.dataset.lazy(), session.ctx, severity=sev)
-    after, _, _ = _suppress(after, session.dataset.settings)  # the allowlist, as the run applies it
+    after, _, _ = apply_allowlist(after, session.dataset.settings)  # the allowlist, as the run applies it
     return LabResult(
         detector_id,
         det.get_params(),
