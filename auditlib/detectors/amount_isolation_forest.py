@@ -80,7 +80,7 @@ def features(payments_lf: pl.LazyFrame, year: int, as_of: dt.date,
     return (
         payments_lf.filter(active_payment() & in_year(pl.col("pay_date"), year, as_of))
         .select(
-            "voucher_id", "unit_id", "amount", "payee_name", "pay_date",
+            "voucher_id", "unit_id", "amount", "payee_name", "pay_date", "economic_class",
             approved.dt.strftime("%H:%M").alias("approved_time"),
             la.alias("log_amount"),
             (la - la.median().over("unit_id", pl.col("economic_class").str.slice(0, 5)))
@@ -120,6 +120,8 @@ class AmountIsolationForest(Detector):
               "payment alerts.", min=0.5, max=1.0),
         Param("max_alerts", int, 50, "Most alerts per run (highest scores first).", min=1),
         Param("min_amount", float, 10000.0, "Payments below this (yuan) never alert.", min=0),
+        Param("skip_classes", tuple, ("310",), "Economic class prefixes never alerted: "
+              "capital spending is heavy-tailed by nature (the model still learns from it)."),
         Param("min_rows", int, 1000, "Fewest payments to fit a model at all.", min=100),
         Param("max_fit", int, 200_000, "Most rows the model is fitted on (a hash sample).",
               min=1000),
@@ -170,6 +172,10 @@ class AmountIsolationForest(Detector):
         lo, hi = np.quantile(x_fit, 0.01, axis=0), np.quantile(x_fit, 0.99, axis=0)
         eligible = (df["amount"].cast(pl.Float64).to_numpy() >= self.min_amount) & (
             (x < lo) | (x > hi)).any(axis=1)
+        if self.skip_classes:
+            cls = df["economic_class"].fill_null("")
+            skip = pl.select(pl.any_horizontal([cls.str.starts_with(p) for p in self.skip_classes])).to_series()
+            eligible &= ~skip.to_numpy()
         idx = np.flatnonzero(eligible)
         score = np.zeros(df.height)
         if len(idx):

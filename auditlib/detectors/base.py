@@ -208,15 +208,16 @@ class Detector(ABC):
     def to_alerts(
         self, df: pl.DataFrame, timezone: str, *, severity: str | None = None
     ) -> pl.DataFrame:
-        """``Detector.to_alerts`` with the same output, column-wise: ids, severities, scores,
-        amounts, times and evidence are columns; only the hash and the texts are per row, and
-        only the fields the templates name are taken out of polars (``to_dicts`` converted
-        every column, time-zone-aware datetimes included, and the evidence lists were rebuilt
-        one Series per row)."""
+        """Alerts from findings, column-wise: ids, severities, scores, amounts, times and
+        evidence are columns; only the hash and the texts are made per row, from the fields
+        the templates name. Rows come out in finding-key order, so the output does not
+        depend on how a detector's group-bys happened to order them."""
         missing = [c for c in FINDING_REQUIRED if c not in df.columns]
         if missing:
             raise DetectorError(f"{self.id}: find() returned no {', '.join(missing)} column")
         schema = alert_schema(timezone)
+        if df.height:
+            df = df.sort(pl.col("finding_key").cast(pl.String), pl.col("entity_id").cast(pl.String))
         if df.height == 0:
             return pl.DataFrame(schema=schema)
         n = df.height

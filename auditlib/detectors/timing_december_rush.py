@@ -3,7 +3,9 @@
 A unit that pays out an outsized share of its annual budget in the last
 ``days`` days of the year: the December share of the year's indicators above
 ``min_share`` *and* December spending above ``ratio`` times the unit's average
-for the same number of days earlier in the year. Runs only once the audit date
+for the same number of days earlier in the year — both also without the window's single
+largest payment, and with at least ``min_payments`` payments, so one lumpy capital
+progress payment landing in December is not a rush. Runs only once the audit date
 reaches the window (before that there is nothing to judge, and it says so by
 returning no finding).
 """
@@ -35,6 +37,7 @@ class TimingDecemberRush(Detector):
         Param("days", int, 31, "Length of the year-end window in days.", min=7, max=92),
         Param("min_share", float, 0.3, "Share of the annual budget spent in the window.", min=0.0, max=1.0),
         Param("ratio", float, 3.0, "Times the unit's earlier pace for the same length.", min=1.0),
+        Param("min_payments", int, 5, "Fewest payments in the window.", min=1),
     )
     alert_title = Text(
         "年底突击花钱：单位 {entity_id} 年末支付 {amount:money} 元（占预算 {share:pct}）",
@@ -70,6 +73,7 @@ class TimingDecemberRush(Detector):
             pay.group_by("unit_id")
             .agg(
                 pl.col("amount").filter(win).sum().alias("amount"),
+                pl.col("amount").filter(win).max().alias("largest"),
                 pl.col("amount").filter(~win).sum().alias("before"),
                 win.sum().alias("n_pay"),
                 ref("payments", "voucher_id").filter(win).sort().alias("evidence"),
@@ -80,10 +84,17 @@ class TimingDecemberRush(Detector):
                 (pl.col("amount").cast(pl.Float64) / pl.col("budget").cast(pl.Float64)).alias("share"),
                 (pl.col("before").cast(pl.Float64) * self.days / before_days).alias("pace"),
             )
-            .with_columns((pl.col("amount").cast(pl.Float64) / pl.col("pace")).alias("times"))
+            .with_columns(
+                (pl.col("amount").cast(pl.Float64) / pl.col("pace")).alias("times"),
+                ((pl.col("amount") - pl.col("largest")).cast(pl.Float64)).alias("rest"),
+            )
         )
+        rest_share = pl.col("rest") / pl.col("budget").cast(pl.Float64)
+        rest_times = pl.col("rest") / pl.col("pace")
         return per.filter(
-            (pl.col("share") > self.min_share) & (pl.col("times") > self.ratio) & (pl.col("n_pay") > 0)
+            (pl.col("share") > self.min_share) & (pl.col("times") > self.ratio)
+            & (rest_share > self.min_share) & (rest_times > self.ratio)
+            & (pl.col("n_pay") >= self.min_payments)
         ).select(
             pl.col("unit_id").alias("entity_id"), "unit_id", "amount", "budget", "share", "pace",
             "times", "n_pay", "evidence",

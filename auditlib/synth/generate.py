@@ -36,11 +36,12 @@ def all_families() -> list[Family]:
     from auditlib.synth.inject_bank import BANK_FAMILIES
     from auditlib.synth.inject_blog import BLOG_FAMILIES
     from auditlib.synth.inject_db import DB_FAMILIES
+    from auditlib.synth.inject_money import MONEY_FAMILIES
     from auditlib.synth.inject_payroll import PAYROLL_FAMILIES
     from auditlib.synth.inject_subsidy import SUBSIDY_FAMILIES
 
     return [*FAMILIES, *BANK_FAMILIES, *AMOUNT_FAMILIES, *SUBSIDY_FAMILIES, *PAYROLL_FAMILIES,
-            *BLOG_FAMILIES, *DB_FAMILIES]
+            *BLOG_FAMILIES, *DB_FAMILIES, *MONEY_FAMILIES]
 
 
 def generate(
@@ -52,6 +53,7 @@ def generate(
     fmt: str = "csv",
     year: int = 2026,
     as_of: dt.date | None = None,
+    families: list[Family] | None = None,
 ) -> dict[str, Any]:
     """Write a synthetic world into ``out_dir``: one file per table of the data contract
     (``<table>.csv`` or ``<table>.parquet``), ``auditlib.yaml`` and ``ground_truth.jsonl``.
@@ -73,7 +75,7 @@ def generate(
         if old.stem in _table_names():
             old.unlink()
     period = Period.build(year, as_of)
-    families = all_families()
+    families = all_families() if families is None else list(families)
     plan = build_plan(seed, scale, period, families)
     writer = TableWriter(out, fmt)
     writer.add("units", plan.units)

@@ -13,6 +13,11 @@ import polars as pl
 import pytest
 
 from auditlib.calendar import Calendar
+from auditlib.synth.inject import FAMILIES
+
+# the ordinary flow's invariants are checked with the payment families only: the other
+# domains' cases (and some look-alikes) break them on purpose, and have their own tests
+PAYMENT_FAMILIES = list(FAMILIES)
 from auditlib.config import Settings
 from auditlib.schemas import MONEY, TABLES
 from auditlib.synth import GROUND_TRUTH, gb11643_check_digit, generate, is_valid_gb11643
@@ -25,13 +30,13 @@ THRESHOLD = 50_000
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("world")
-    return out, generate(out, seed=7, scale=SCALE)
+    return out, generate(out, seed=7, scale=SCALE, families=PAYMENT_FAMILIES)
 
 
 @pytest.fixture(scope="module")
 def clean_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("clean")
-    return out, generate(out, seed=7, scale=SCALE, clean=True)
+    return out, generate(out, seed=7, scale=SCALE, clean=True, families=PAYMENT_FAMILIES)
 
 
 def read(d: Path, table: str) -> pl.DataFrame:
@@ -468,10 +473,10 @@ def test_clean_world_has_no_positives(clean_world):
 def test_deterministic(world, tmp_path):
     d, _ = world
     again = tmp_path / "again"
-    generate(again, seed=7, scale=SCALE)
+    generate(again, seed=7, scale=SCALE, families=PAYMENT_FAMILIES)
     assert digest(again) == digest(d)
     other = tmp_path / "other"
-    generate(other, seed=8, scale=SCALE)
+    generate(other, seed=8, scale=SCALE, families=PAYMENT_FAMILIES)
     assert digest(other)["payments.csv"] != digest(d)["payments.csv"]
 
 
