@@ -24,7 +24,7 @@ from auditlib.synth import generate
 from auditlib.synth.pgcsv import write_pgaudit_csvlog
 
 OUT = Path(__file__).resolve().parents[1] / "data_samples"
-SEED, SCALE = 2026, 0.25
+SEED, SCALE = 2026, 0.2
 
 
 def main() -> None:
@@ -63,7 +63,8 @@ def main() -> None:
     db = load_dir(tmp, settings, ["db_audit"])["db_audit"]
     (OUT / "db_audit").mkdir()
     name = "postgresql-2026.csv"
-    mapping = write_pgaudit_csvlog(db, OUT / "db_audit" / name, timezone=settings.timezone)
+    written = write_pgaudit_csvlog(db, OUT / "db_audit" / name, timezone=settings.timezone)
+    mapping = dict(zip(written["event_id"], written["record"], strict=True))
     lines = []
     for line in (tmp / "ground_truth.jsonl").read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
@@ -80,7 +81,7 @@ def main() -> None:
 
 README = """# data_samples/
 
-A small synthetic province (seed 2026, scale 0.25) in the data contract's format, written
+A small synthetic province (seed 2026, scale 0.2) in the data contract's format, written
 by `scripts/make_data_samples.py` from `auditlib synth`. Nothing here is real data.
 
 It shows the forms users hand over: `payments.csv` in GB18030 with Chinese headers,
