@@ -29,8 +29,8 @@ def _run(ds, **params):
 def _alerts_by_key(ds):
     """Alerts keyed by the detector's finding key (user|session day)."""
     det, ctx = BlogExportAnomaly(), Context.from_settings(ds.settings)
-    found = det.find(ds.lazy(), ctx).collect()
-    alerts = det.to_alerts(found, ctx.timezone)
+    found = det.find(ds.lazy(), ctx).collect().sort("finding_key", "entity_id")
+    alerts = det.to_alerts(found, ctx.timezone)  # alerts come in finding-key order
     return dict(zip(found["finding_key"].to_list(), alerts.iter_rows(named=True), strict=True))
 
 
