@@ -243,7 +243,8 @@ class Audit:
     def severity_chart(self):  # noqa: ANN201
         from auditlib.report import charts
 
-        return charts.by_domain(self.alerts, self.t, self.sev_label)
+        label = (lambda d: DOMAIN_ZH.get(d, d)) if self.lang == "zh" else str
+        return charts.by_domain(self.alerts, self.t, self.sev_label, label)
 
     def load_table(self) -> H.HTML:
         df = self.dataset.report.frame()

@@ -45,7 +45,8 @@ def _done(fig) -> Chart:  # noqa: ANN001
     return Chart(buf.getvalue())
 
 
-def by_domain(alerts: pl.DataFrame, t: T, sev_label: Callable[[str], str]):  # noqa: ANN201
+def by_domain(alerts: pl.DataFrame, t: T, sev_label: Callable[[str], str],
+              domain_label: Callable[[str], str] = str):  # noqa: ANN201
     """Stacked bars: alerts per domain by severity."""
     fig, ax = _fig()
     if alerts.height == 0:
@@ -61,10 +62,13 @@ def by_domain(alerts: pl.DataFrame, t: T, sev_label: Callable[[str], str]):  # n
             r = counts.filter((pl.col("domain") == d) & (pl.col("severity") == sev))
             vals.append(int(r["len"].sum()) if r.height else 0)
         if any(vals):
-            ax.bar(domains, vals, bottom=bottom, color=COLORS[sev], label=sev_label(sev))
+            ax.bar([domain_label(d) for d in domains], vals, bottom=bottom, color=COLORS[sev], label=sev_label(sev))
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel(t("告警数", "Alerts"))
     ax.set_title(t("各领域告警（按严重性）", "Alerts by domain and severity"))
+    plt_labels = ax.get_xticklabels()
+    ax.set_xticks(range(len(domains)), [lbl.get_text() for lbl in plt_labels], rotation=35,
+                  ha="right", fontsize=8)
     ax.legend(frameon=False, fontsize=8)
     return _done(fig)
 
