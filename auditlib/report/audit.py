@@ -65,9 +65,14 @@ class Audit:
             from auditlib.registry import all_detectors
 
             wanted = [d for d in all_detectors() if any(d == p or d.startswith(p.rstrip("*")) for p in pats)]
+        import time
+
         self.detectors = build_detectors(self.settings, wanted)
+        t0 = time.perf_counter()
         self.dataset = load_dir(self.data_dir, self.settings)
+        t1 = time.perf_counter()
         self.result = run(self.dataset, detectors=self.detectors)
+        self.timings = {"load_s": round(t1 - t0, 2), "detect_s": round(time.perf_counter() - t1, 2)}
         self.fingerprint = fingerprint(self.data_dir)
         self.digest = fingerprint_digest(self.fingerprint)
         alerts = self.result.alerts.with_columns(
@@ -78,6 +83,7 @@ class Audit:
         if store and record:
             from auditlib.store import AlertStore
 
+            t2 = time.perf_counter()
             self.store = AlertStore(store)
             self.store.record_run(
                 self.result.alerts, as_of=str(self.settings.as_of), detectors=self.detectors,
@@ -87,6 +93,7 @@ class Audit:
             alerts = alerts.join(st, on="alert_id", how="left").with_columns(
                 pl.col("_st").fill_null("new").alias("status")
             ).drop("_st")
+            self.timings["store_s"] = round(time.perf_counter() - t2, 2)
         rank = pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int8)
         keep = rank >= SEVERITY_RANK[min_severity]
         if self.units:
@@ -123,6 +130,7 @@ class Audit:
             "new": int((self.alerts["status"] == "new").sum()),
             "skipped": self.result.skipped, "failed": self.result.failed,
             "suppressed": self.result.suppressed.height,
+            "notebook_timings": self.timings,
             "fingerprint": self.fingerprint, "as_of": str(self.settings.as_of),
         }
         Path(target).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -74,16 +74,19 @@ def run_report(
     error = None
     try:
         executed = tmp / f"{name}.ipynb"
+        t0 = time.perf_counter()
         error = _execute(nb, executed, values, info_path, timeout)
+        timings = {"execute_s": round(time.perf_counter() - t0, 2)}
         outputs = [executed]
         if error is None:
-            outputs += _render(executed, tmp, name, values, info_path, pdf=pdf)
+            outputs += _render(executed, tmp, name, values, info_path, pdf=pdf, timings=timings)
         manifest = {
             "notebook": name, "status": "failed" if error else "ok", "error": error,
             "parameters": values, "started_at": started_at,
             "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "duration_s": round(time.perf_counter() - started, 2),
             "outputs": [p.name for p in outputs],
+            "timings": timings,
             **_run_info(info_path, values),
         }
         final = []
@@ -121,7 +124,8 @@ def _execute(nb: Path, out: Path, values: dict[str, Any], info: Path, timeout: i
             os.environ["AUDITLIB_RUN_INFO"] = env_old
 
 
-def _render(executed: Path, tmp: Path, name: str, values: dict[str, Any], info: Path, *, pdf: bool) -> list[Path]:
+def _render(executed: Path, tmp: Path, name: str, values: dict[str, Any], info: Path, *, pdf: bool,
+            timings: dict[str, float]) -> list[Path]:
     from auditlib.report import render
 
     meta = _run_info(info, values)
@@ -145,13 +149,17 @@ def _render(executed: Path, tmp: Path, name: str, values: dict[str, Any], info: 
         (lab("告警（显示/全部）", "Alerts (shown/all)"), f"{meta.get('alerts_shown', '')} / {meta.get('alerts_total', '')}"),
         (lab("生成时间", "Generated"), dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")),
     ]
+    t0 = time.perf_counter()
     page = render.page(f"{title} {values.get('as_of')}", render.notebook_body(executed),
                        front=render.title_page(title, rows))
     out = [tmp / f"{name}.html"]
     out[0].write_text(page, encoding="utf-8")
+    timings["html_s"] = round(time.perf_counter() - t0, 2)
     if pdf:
+        t0 = time.perf_counter()
         render.write_pdf(page, tmp / f"{name}.pdf")
         out.append(tmp / f"{name}.pdf")
+        timings["pdf_s"] = round(time.perf_counter() - t0, 2)
     return out
 
 
