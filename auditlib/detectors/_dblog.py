@@ -123,11 +123,14 @@ def with_template(df: pl.DataFrame, need: pl.Expr | None = None) -> pl.DataFrame
     default; null for the others): the regexes run only where a statement must be read."""
     if need is None:
         return df.with_columns(template_expr(pl.col("statement")).alias("template"))
-    df = df.with_row_index("_r")
-    mask = df.select(need.fill_null(False)).to_series()
-    some = df.filter(mask).with_columns(template_expr(pl.col("statement")).alias("template"))
-    rest = df.filter(~mask).with_columns(pl.lit(None, pl.String).alias("template"))
-    return pl.concat([some, rest]).sort("_r").drop("_r")
+    idx = df.with_columns(need.fill_null(False).alias("_m"))["_m"].arg_true()  # broadcast
+    if idx.len() == df.height:
+        return df.with_columns(template_expr(pl.col("statement")).alias("template"))
+    # only the rows asked are read, and their templates scattered into a null column: the
+    # frame is neither split nor sorted back (two copies of every column, before)
+    some = df.select(pl.col("statement").gather(idx)).select(template_expr(pl.col("statement")))
+    template = pl.repeat(None, df.height, dtype=pl.String, eager=True).alias("template")
+    return df.with_columns(template.scatter(idx, some.to_series()) if idx.len() else template)
 
 
 _INFO_SCHEMA = {
@@ -428,10 +431,16 @@ GENERIC_ID = r"\b[A-Za-z0-9][A-Za-z0-9_\-./]*\d[A-Za-z0-9_\-./]*\b|\b\d+\b"
 """Any token with a digit: the id regex when ids come in too many shapes."""
 
 
+def id_shapes(ids: pl.Series) -> pl.Series:
+    """The distinct shapes of ids: each digit replaced by ``\\x00``."""
+    return ids.drop_nulls().unique().str.replace_all(r"\d", "\x00").unique()
+
+
 def id_pattern(ids: pl.Series, max_shapes: int = 64) -> str | None:
     """A regex finding business object ids in SQL text: the shapes of the ids given
     (digit runs generalised, letters and punctuation kept), or, when ids come in too many
-    shapes, any alphanumeric token with a digit; None without ids."""
+    shapes, any alphanumeric token with a digit; None without ids. Shapes
+    (:func:`id_shapes`) may be given for ids: a shape's shape is itself."""
     ids = ids.drop_nulls().unique()
     if ids.len() == 0:
         return None

@@ -134,8 +134,9 @@ class XcheckApprovalWithoutWrite(Detector):
         rate = ok.height / biz.height
         if biz.height >= 20 and rate < self.min_link_rate:
             return no_findings()
-        nearest = (
+        nearest = (  # for the explanation: only the business events left unmatched
             near.filter(pl.col("gap").is_not_null())
+            .join(ok, on="biz_event", how="anti")
             .sort("gap", "stmt")
             .group_by("biz_event")
             .agg(pl.col("db_time").first().alias("near_time"), pl.col("gap").first())

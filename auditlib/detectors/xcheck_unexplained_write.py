@@ -39,6 +39,7 @@ from auditlib.detectors._dblog import (
     GENERIC_ID,
     day_hour,
     id_pattern,
+    id_shapes,
     no_findings,
     off_hours,
     routine,
@@ -50,7 +51,6 @@ from auditlib.detectors._dblog import (
 from auditlib.detectors._xcheck import (
     business,
     gap_text,
-    links,
     money_text,
     span,
     statements,
@@ -163,29 +163,54 @@ class XcheckUnexplainedWrite(Detector):
         )
         if stm.height == 0:
             return no_findings()
-        pairs = links(stm, biz).join(stm.select("stmt", "db_time"), on="stmt")
+        # business object ids in the statements: the ids' shapes are computed once, and the
+        # statements are read once when the shapes with a non-digit (ids the business log
+        # could have named) are all the shapes (the usual case)
+        shapes = id_shapes(biz["object_id"])
+        pattern = id_pattern(shapes)
+        pat = id_pattern(shapes.filter(shapes.str.contains(r"[^\x00]")))
+        text = pl.concat_str("statement", "parameter", separator=" ", ignore_nulls=True)
+        biz_ids = biz.select("object_id").unique()
+
+        def tokens(rx: str | None) -> pl.DataFrame:
+            if rx is None:
+                return pl.DataFrame(schema={"stmt": pl.String, "object_id": pl.String})
+            return (
+                stm.select("stmt", text.str.extract_all(rx).alias("object_id"))
+                .explode("object_id")
+                .drop_nulls("object_id")
+                .unique()
+            )
+
+        found = tokens(pattern)
+        pairs = found.join(biz_ids, on="object_id", how="semi").join(
+            stm.select("stmt", "db_time"), on="stmt"
+        )
         near = pairs.join(biz, on="object_id").with_columns(
             (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
         )
         matched = near.filter(pl.col("gap") <= tol).select("stmt").unique()
-        nearest = (
-            near.sort("gap", "biz_event")
+        nearest = (  # for the explanation: only the statements left unmatched
+            near.join(matched, on="stmt", how="anti")
+            .sort("gap", "biz_event")
             .group_by("stmt")
             .first()
             .select("stmt", "biz_time", "action", "unit_id", "gap")
         )
-        known = pairs.group_by("stmt").agg(pl.col("object_id").unique().sort().alias("ids"))
+        del near
+        # the ids of the statements left unmatched (only those are reported)
+        known = (
+            pairs.join(matched, on="stmt", how="anti")
+            .group_by("stmt")
+            .agg(pl.col("object_id").unique().sort().alias("ids"))
+        )
         # object ids of the business log's shape that the business log never names
-        distinct = biz["object_id"].filter(biz["object_id"].str.contains(r"\D"))
-        pat = id_pattern(distinct)
-        text = pl.concat_str("statement", "parameter", separator=" ", ignore_nulls=True)
-        shaped = stm.head(0) if pat in (None, GENERIC_ID) else stm
+        shaped = (
+            found.head(0) if pat in (None, GENERIC_ID) else found if pat == pattern else tokens(pat)
+        )
         unknown = (
-            shaped.select("stmt", text.str.extract_all(pat or "x").alias("object_id"))
-            .explode("object_id")
-            .drop_nulls()
-            .unique()
-            .join(biz.select("object_id").unique(), on="object_id", how="anti")
+            shaped.join(matched, on="stmt", how="anti")
+            .join(biz_ids, on="object_id", how="anti")
             .group_by("stmt")
             .agg(pl.col("object_id").unique().sort().alias("unknown"))
         )

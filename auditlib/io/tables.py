@@ -360,10 +360,14 @@ def _load_folder(src: Source, table: Table, settings: Settings, report: LoadRepo
         report.add(fr)
         reports.append(fr)
         frames.append(conform(df, table, settings.timezone).with_columns(pl.lit(i).alias("__file")))
+        del df
     if not frames:
         return table.empty(settings.timezone)
-    out = pl.concat(frames, how="diagonal_relaxed")
+    out = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+    del frames
     key = table.key[0]
+    if out[key].n_unique() == out.height:  # no id repeats (the usual case): nothing to do
+        return out.drop("__file")
     nth = pl.int_range(pl.len()).over(key)
     # distinct records sharing an id (upstream tools reuse uids): kept, the repeats made
     # unique as '<id>#<n>' and reported, never dropped

@@ -20,9 +20,10 @@ that follows in the session), else ``FAILED_CONNECT`` for an authorization
 failure (SQLSTATE class 28), else the severity; the pgAudit columns stay null.
 Other records are counted as ``other_class``.
 
-Clean files take a vectorised path (polars reads the csvlog and every pgAudit
-payload); a file with an unreadable record falls back to reading record by
-record, which reports each bad one with its number.
+Clean files take a vectorised path (polars reads the csvlog's used columns straight
+from the file when it is plain UTF-8, and every pgAudit payload); a file with an
+unreadable record falls back to reading record by record, which reports each bad
+one with its number.
 
 Examples
 --------
@@ -36,6 +37,8 @@ Examples
 from __future__ import annotations
 
 import csv
+import io
+import mmap
 import re
 from pathlib import Path
 
@@ -114,8 +117,10 @@ def _payloads(payloads: pl.Series, ns: pl.Series, report: FileReport) -> pl.Data
     Vectorised when every payload reads cleanly, else one by one."""
     if payloads.len() == 0:
         return pl.DataFrame(schema={**_payload_types(), "ok": pl.Boolean})
+    buf = io.BytesIO()  # one payload a line, as polars holds them (no Python str)
+    payloads.to_frame("p").write_csv(buf, include_header=False, quote_style="never")
     try:
-        df = pl.read_csv(payloads.str.join("\n").item().encode(), has_header=False,
+        df = pl.read_csv(buf.getvalue(), has_header=False,
                          schema=_PAYLOAD_SCHEMA, quote_char="\"", missing_columns="insert")
         good = df.height == payloads.len() and df.select(
             pl.col("audit_type").is_in(["SESSION", "OBJECT"])
@@ -174,16 +179,31 @@ def _events(rec: pl.DataFrame, rel: str, report: FileReport, settings: Settings)
         [sql_verb(q) or ("FAILED_CONNECT" if s[:2] == "28" else v)
          for q, s, v in zip(query, state, failed["sev"].to_list(), strict=True)],
         dtype=pl.String), retcode=pl.Series([sqlstate_code(s) for s in state], dtype=pl.Int64))
-    ev = pl.concat([audit.drop("ok", "audit_type"), failed], how="diagonal_relaxed").sort("n")
+    ev = pl.concat([audit.drop("ok", "audit_type"), failed], how="diagonal_relaxed")
+    if failed.height:  # audit records alone are in record order already
+        ev = ev.sort("n")
     report.kept += ev.height
     ev = ev.with_columns(event_id=pl.lit(rel + ":") + pl.col("n").cast(pl.String))
     return frame(ev, to_event_time(ev["time"], settings.timezone), settings, report)
 
 
+_CSVLOG_TIME = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Za-z][A-Za-z0-9_/+-]*$"
+"""csvlog ``log_time`` as PostgreSQL writes it: milliseconds and a zone abbreviation."""
+
+
 def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
     """Server timestamps as ``Datetime('us', tz)``: an offset or UTC/GMT/Z is honoured, a
     zone abbreviation (CST) or none is read in ``tz``; epoch seconds (``%n``) are UTC;
-    anything else is null."""
+    anything else is null. When every time has the csvlog's form with one abbreviation
+    (the usual log), a ``strptime`` of the first 23 characters does it."""
+    s = raw.cast(pl.String)
+    zones = s.str.slice(24).unique()
+    if (s.len() > 0 and zones.len() == 1 and zones[0] not in (None, "Z", "UTC", "GMT", "UT")
+            and s.str.contains(_CSVLOG_TIME).all()):
+        naive = s.str.slice(0, 23).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False,
+                                                   time_unit="us")
+        return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC").dt.convert_time_zone(tz).alias("event_time"))
     rx = (r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)\s*"
           r"(?:(Z|UTC|GMT|UT)|([+-])(\d\d):?(\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)?$")
     g = raw.cast(pl.String).to_frame("t").select(pl.col("t").str.extract_groups(rx)).unnest("t")
@@ -243,6 +263,83 @@ def _csvlog_fast(text: str) -> pl.DataFrame | None:
     return df if ok.to_series().all() else None
 
 
+_USED = (0, 1, 2, 3, 4, 5, 11, 12, 13, 19, 22)
+"""csvlog columns read: log_time, user, database, process_id (checked), connection_from,
+session_id, severity, SQLSTATE, message, query, application_name."""
+BATCH = 500_000
+"""Records parsed at a time when polars reads the file: the raw columns and the payloads
+of one batch are in memory at once, not of the whole file."""
+
+
+def _plain_csvlog(path: Path) -> tuple[list[int], int] | None:
+    """The used columns' numbers when polars can read the file itself (UTF-8 without BOM
+    or carriage return, which ``read_text`` would drop or normalise, and a first record
+    of at least 22 fields), and the number of blank lines at its end (the text path
+    strips them; polars reads each as an empty row); else None."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+        if not head.strip() or head.startswith(b"\xef\xbb\xbf"):
+            return None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            if mm.find(b"\r") >= 0:
+                return None
+            end = len(mm)
+            while end and mm[end - 1] == 10:  # b"\n"
+                end -= 1
+            blank = max(len(mm) - end - 1, 0)
+    try:
+        first = next(csv.reader(io.StringIO(head.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    if len(first) < 22:
+        return None
+    return [i for i in _USED if i < len(first)], blank
+
+
+def _records(df: pl.DataFrame) -> pl.DataFrame:
+    """Candidate records (``_RECORD`` columns) from csvlog columns ``c<i>`` and ``n``."""
+    if "c22" not in df.columns:
+        df = df.with_columns(c22=pl.lit(None, pl.String))
+    used = ("c0", "c1", "c2", "c4", "c5", "c11", "c12", "c13", "c19", "c22")
+    return df.lazy().select(  # an empty field ("" quoted or not) is null
+        pl.col("n").cast(pl.Int64), *(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+                                      for c in used)
+    ).select(
+        "n", time="c0", db_user="c1", database="c2",
+        client_ip=pl.col("c4").str.replace(r":\d+$", ""), application_name="c22",
+        session_id="c5", sev=pl.col("c11").replace(_SEVERITY_EN), state="c12",
+        msg=pl.col("c13").fill_null(""), query="c19",
+    ).collect()
+
+
+class _NotPlain(Exception):
+    """A batch polars read is not all csvlog rows: the file takes the text path."""
+
+
+def _csvlog_batched(path: Path, cols: list[int], blank: int, rel: str, report: FileReport,
+                    settings: Settings) -> pl.DataFrame:
+    """The events of a plain csvlog read by polars ``BATCH`` records at a time (raises
+    ``_NotPlain`` or a polars error when a record does not read as a csvlog row); the
+    ``blank`` empty rows of the blank lines at the end are not counted, as on the text
+    path (which strips them; a blank line inside is an empty record on both)."""
+    lf = pl.scan_csv(path, has_header=False, infer_schema=False, quote_char='"')
+    names = lf.collect_schema().names()
+    lf = lf.select(pl.col(names[i]).alias(f"c{i}") for i in cols).with_row_index("n", offset=1)
+    parts, read = [], 0
+    for df in lf.collect_batches(chunk_size=BATCH):
+        ok = df.select(pl.col("c0").str.contains("^" + _TS) & pl.col("c3").str.contains(r"^\d+$"))
+        if not ok.to_series().all():
+            raise _NotPlain
+        read += df.height
+        rec = _records(df)
+        del df
+        parts.append(_events(rec, rel, report, settings))
+        del rec
+    report.read = read - blank
+    report.other_class -= blank
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
+
+
 def _csvlog_slow(text: str, report: FileReport) -> pl.DataFrame:
     """The csvlog's columns ``c0``..``c22`` and ``n``, record by record; bad ones reported."""
     rows, n = [], 0
@@ -277,24 +374,21 @@ class CsvlogParser:
 
     def parse(self, path: Path, rel: str, settings: Settings) -> tuple[pl.DataFrame, FileReport]:
         report = FileReport("db_audit", rel, self.name)
+        plain = _plain_csvlog(path)
+        if plain is not None:  # polars reads the file in batches: no Python text
+            try:
+                return _csvlog_batched(path, *plain, rel, report, settings), report
+            except (_NotPlain, pl.exceptions.PolarsError):
+                report = FileReport("db_audit", rel, self.name)  # start again, as text
         text = read_text(path)
         df = _csvlog_fast(text) if text.strip() else None
         if df is not None:
             report.read = df.height
-            df = df.with_row_index("n", offset=1).with_columns(pl.col("n").cast(pl.Int64))
+            df = df.with_row_index("n", offset=1)
         else:
             df = _csvlog_slow(text, report)
-        if "c22" not in df.columns:
-            df = df.with_columns(c22=pl.lit(None, pl.String))
-        rec = df.with_columns(  # an empty field ("" quoted or not) is null
-            pl.when(pl.col(f"c{i}") != "").then(pl.col(f"c{i}")) for i in range(23)
-        ).select(
-            "n", time="c0", db_user="c1", database="c2",
-            client_ip=pl.col("c4").str.replace(r":\d+$", ""), application_name="c22",
-            session_id="c5", sev=pl.col("c11").replace(_SEVERITY_EN), state="c12",
-            msg=pl.col("c13").fill_null(""), query="c19",
-        )
-        return _events(rec, rel, report, settings), report
+        del text
+        return _events(_records(df), rel, report, settings), report
 
 
 # ---------------------------------------------------------------------------- stderr
