@@ -16,6 +16,7 @@ detector's CPU time and to keep the findings frame for the comparison.
 
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 
@@ -100,10 +101,12 @@ def findings_of(det_id: str, df) -> pa.Table:
 
 
 def run(
-    data_dir: Path, mode: str = "twins", proposed: bool = False
+    data_dir: Path, mode: str = "twins", proposed: bool = False, only: list[str] | None = None
 ) -> tuple[dict[str, float], pa.Table, dict]:
     """Load and detect (``mode`` ``twins`` or ``all``: see the module docstring);
-    ``proposed`` patches in the changes of ``benchmarks/money_proposed.py``."""
+    ``proposed`` patches in the changes of ``benchmarks/money_proposed.py``; ``only``
+    (``all``) keeps the detectors whose id starts with one of these prefixes, and loads
+    only the tables they read."""
     import polars as pl
 
     from auditlib.config import Settings
@@ -115,13 +118,18 @@ def run(
 
     settings = Settings.load(data_dir)
     clock = Clock()
-    tables = list(TWIN_TABLES if mode == "twins" else ALL_TABLES)
-    with clock.step("load"):
-        ds = load_dir(data_dir, settings, tables=tables)
     if mode == "twins":
         ids = [d for d in TWINNED if d != "amount.benford"]
+        tables = list(TWIN_TABLES)
     else:
-        ids = money_detector_ids()
+        ids = [d for d in money_detector_ids() if not only or d.startswith(tuple(only))]
+        from auditlib.registry import all_detectors
+
+        reg = all_detectors()
+        needed = {t for d in ids for t in (*reg[d].requires, *reg[d].optional)}
+        tables = [t for t in ALL_TABLES if t in needed]  # what the detectors read
+    with clock.step("load"):
+        ds = load_dir(data_dir, settings, tables=tables)
     dets = build_detectors(settings, only=ids)
     if proposed:
         try:
@@ -135,6 +143,7 @@ def run(
     captured: dict[str, pl.DataFrame] = {}
     render: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    peaks: dict[str, float] = {}  # the process's peak RSS (MB) after each detector
     for det_id, det in dets.items():
         orig = det.to_alerts
 
@@ -152,6 +161,7 @@ def run(
             c = time.process_time()
             out = _orig(tables, ctx, severity=severity)
             cpu[_id] = time.process_time() - c
+            peaks[_id] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             return out
 
         det.detect = detect  # type: ignore[method-assign]
@@ -173,6 +183,7 @@ def run(
         "alerts": {d: int(n) for d, n in result.alerts.group_by("detector_id").len().iter_rows()},
         "render": render,
         "peaks": clock.peaks,
+        "peak_after": peaks,
     }
     if mode == "twins":
         ctx = Context.from_settings(settings)
@@ -187,5 +198,6 @@ def run(
     # the twinned detectors' findings (amount.benford's twin is its table, not its alerts)
     found = pa.concat_tables(
         [findings_of(d, captured.get(d)) for d in TWINNED if d in dets and d != "amount.benford"]
+        or [empty_findings("none")]
     )
     return times, found, extra
