@@ -121,10 +121,20 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
 def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     """Per unit: n, observed digit counts, MADs and chi-square p-values against Benford
     and against the class-mix-weighted peers."""
-    distinct = numbers.unique(["unit_id", "payee_account", "fen", "class_code"])
-    counts = distinct.group_by("unit_id", "class_code", "d2").agg(pl.len().alias("k")).collect()
-    spread = distinct.group_by("unit_id").agg(
-        (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades"))
+    keys = ("unit_id", "payee_account", "class_code")
+    distinct = (
+        numbers.with_columns(pl.col(k).cast(pl.Categorical) for k in keys)
+        .group_by(*keys, "fen")
+        .agg(pl.col("d2").first())
+        .with_columns(pl.col("unit_id", "class_code").cast(pl.String))
+        .collect()
+        .lazy()
+    )
+    counts, spread = pl.collect_all([
+        distinct.group_by("unit_id", "class_code", "d2").agg(pl.len().alias("k")),
+        distinct.group_by("unit_id").agg(
+            (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")),
+    ])
     units = counts["unit_id"].unique().sort()
     classes = counts["class_code"].unique().sort()
     nu, nc = units.len(), classes.len()
@@ -132,12 +142,10 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     ci = _index(counts["class_code"], classes)
     di = counts["d2"].to_numpy() - 10
     k = counts["k"].to_numpy().astype(float)
-    obs = np.zeros((nu, 90))
-    np.add.at(obs, (ui, di), k)
-    nuc = np.zeros((nu, nc))
-    np.add.at(nuc, (ui, ci), k)
-    pop = np.zeros((nc, 90))
-    np.add.at(pop, (ci, di), k)
+    # whole-number counts: bincount sums them exactly whatever the order (np.add.at is slow)
+    obs = np.bincount(ui * 90 + di, weights=k, minlength=nu * 90).reshape(nu, 90)
+    nuc = np.bincount(ui * nc + ci, weights=k, minlength=nu * nc).reshape(nu, nc)
+    pop = np.bincount(ci * 90 + di, weights=k, minlength=nc * 90).reshape(nc, 90)
     m_eff = pop.sum(1)[None, :] - nuc + PRIOR  # peers of each unit in each class, + prior
     w = nuc / m_eff
     prior = pop + PRIOR * B2[None, :]
@@ -161,7 +169,7 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
         rows[f"p_{name}_peers"] = [chi2_sf(float(x), df) for x in x_e]
         rows[f"share_{name}"] = list(share)
         rows[f"expected_{name}"] = list(e / n[:, None])
-    return pl.DataFrame(rows).join(spread.collect(), on="unit_id", how="left")
+    return pl.DataFrame(rows).join(spread, on="unit_id", how="left")
 
 
 def _index(values: pl.Series, sorted_unique: pl.Series) -> np.ndarray:

