@@ -101,11 +101,10 @@ def findings_of(det_id: str, df) -> pa.Table:
 
 
 def run(
-    data_dir: Path, mode: str = "twins", proposed: bool = False, only: list[str] | None = None
+    data_dir: Path, mode: str = "twins", only: list[str] | None = None
 ) -> tuple[dict[str, float], pa.Table, dict]:
     """Load and detect (``mode`` ``twins`` or ``all``: see the module docstring);
-    ``proposed`` patches in the changes of ``benchmarks/money_proposed.py``; ``only``
-    (``all``) keeps the detectors whose id starts with one of these prefixes, and loads
+    ``only`` (``all``) keeps the detectors whose id starts with one of these prefixes, and loads
     only the tables they read."""
     import polars as pl
 
@@ -131,15 +130,6 @@ def run(
     with clock.step("load"):
         ds = load_dir(data_dir, settings, tables=tables)
     dets = build_detectors(settings, only=ids)
-    if proposed:
-        try:
-            from benchmarks import money_proposed as P
-        except ImportError:
-            import money_proposed as P  # type: ignore[no-redef]
-        P.install()
-        for det_id, cls in P.NEXT.items():
-            if det_id in dets:
-                dets[det_id] = cls.from_settings(settings)
     captured: dict[str, pl.DataFrame] = {}
     render: dict[str, float] = {}
     cpu: dict[str, float] = {}

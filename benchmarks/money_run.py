@@ -40,9 +40,9 @@ if str(ROOT) not in sys.path:
 from benchmarks.money_common import KIND_OF_WORK, TWIN_TABLES, TWINNED  # noqa: E402
 from benchmarks.run import OUT, _fmt_s, _ratio  # noqa: E402
 
-ENGINES = ("polars", "polars_next", "pandas", "duckdb", "polars_all", "polars_all_next")
-DEFAULT_ENGINES = ENGINES[:5]
-BASES = ("polars", "polars_next")
+ENGINES = ("polars", "pandas", "duckdb", "polars_all")
+DEFAULT_ENGINES = ENGINES[:3]
+BASES = ("polars",)
 TWINS = ("pandas", "duckdb")
 STEPS = tuple(TWINNED.values())
 
@@ -99,7 +99,7 @@ def run_engine(engine: str, data_dir: Path, params: dict):
 
         mode = "all" if engine.startswith("polars_all") else "twins"
         times, found, extra = money_polars.run(
-            data_dir, mode, proposed=engine.endswith("_next"), only=params.get("only")
+            data_dir, mode, only=params.get("only")
         )
         return times, found, extra.pop("benford_table", None), extra
     paths = {t: data_dir / f"{t}.parquet" for t in TWIN_TABLES}
@@ -301,7 +301,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
 
 
 def _short(e: str) -> str:
-    return {"polars": "pl", "polars_next": "next"}.get(e, e)
+    return {"polars": "pl"}.get(e, e)
 
 
 def print_twins(summary: dict, stat: str, repeats: int) -> None:
@@ -356,7 +356,7 @@ def print_twins(summary: dict, stat: str, repeats: int) -> None:
 
 
 def print_all(summary: dict, stat: str, repeats: int) -> None:
-    alls = [e for e in ("polars_all", "polars_all_next") if e in summary]
+    alls = [e for e in ("polars_all",) if e in summary]
     if not alls:
         return
     s0 = summary[alls[0]]
@@ -438,7 +438,7 @@ def verdict(summary: dict, rows: int, stat: str) -> dict:
                 kf = step if step == "load" else f"{step}_find"
                 r = o[step] / p[kf]
                 out[f"{b}: {step} vs {e}"] = {"ratio": r, "within_1.5x": r >= 1 / 1.5}
-    for a in ("polars_all", "polars_all_next"):
+    for a in ("polars_all",):
         if a in summary:
             out[f"{a}: peak memory"] = {
                 "peak_mb": summary[a]["peak_mb"],
@@ -566,8 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(DEFAULT_ENGINES),
         help="comma-separated subset of "
         + ",".join(ENGINES)
-        + f" (default {','.join(DEFAULT_ENGINES)}; *_next: the changes proposed in "
-        "benchmarks/money_proposed.py)",
+        + f" (default {','.join(DEFAULT_ENGINES)})",
     )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument(

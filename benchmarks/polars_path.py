@@ -15,10 +15,8 @@ import pyarrow as pa
 DETECTORS = ("payments.duplicate", "payments.split")
 
 
-def run(data_dir: Path, proposed: bool = False) -> tuple[dict[str, float], pa.Table, dict]:
-    """Load and detect; ``proposed`` patches in the changes of ``benchmarks/proposed.py``."""
-    import types
-
+def run(data_dir: Path) -> tuple[dict[str, float], pa.Table, dict]:
+    """Load and detect with auditlib as it is."""
     import polars as pl
 
     from auditlib.config import Settings
@@ -32,15 +30,6 @@ def run(data_dir: Path, proposed: bool = False) -> tuple[dict[str, float], pa.Ta
         from common import Clock, findings_table  # type: ignore[no-redef]
 
     settings = Settings.load(data_dir)
-    if proposed:
-        import auditlib.io.tables
-
-        try:
-            from benchmarks import proposed as P
-        except ImportError:
-            import proposed as P  # type: ignore[no-redef]
-        auditlib.io.tables.type_table = P.type_table
-        auditlib.io.tables.load_source = P.load_source
     clock = Clock()
     with clock.step("load"):
         ds = load_dir(data_dir, settings, tables=["payments"])
@@ -48,10 +37,6 @@ def run(data_dir: Path, proposed: bool = False) -> tuple[dict[str, float], pa.Ta
     captured: dict[str, pl.DataFrame] = {}
     render: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    if proposed:
-        for det_id in DETECTORS:
-            dets[det_id] = P.NEXT[det_id].from_settings(settings)
-            dets[det_id].to_alerts = types.MethodType(P.to_alerts, dets[det_id])  # type: ignore[method-assign]
     for det_id, det in dets.items():
         orig = det.to_alerts
 

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "benchmarks" / "out"
-ENGINES = ("polars", "pandas", "duckdb", "polars_next")
+ENGINES = ("polars", "pandas", "duckdb")
 DETECTORS = ("payments.duplicate", "payments.split")
 ROWS_PER_SCALE = 20_000  # auditlib.synth: scale=1 ≈ 20k payments
 
@@ -116,10 +116,10 @@ def detector_params(data_dir: Path) -> dict:
 # ------------------------------------------------------------------------ engines
 def run_engine(engine: str, data_dir: Path, params: dict):
     """(seconds per step, findings as a pyarrow table, extra) of one engine, in this process."""
-    if engine in ("polars", "polars_next"):
+    if engine == "polars":
         from benchmarks import polars_path
 
-        return polars_path.run(data_dir, proposed=engine == "polars_next")
+        return polars_path.run(data_dir)
     import pyarrow as pa
 
     from benchmarks.common import Clock
@@ -157,7 +157,7 @@ def child_main(
     t0 = time.perf_counter()
     import pyarrow.parquet as pq
 
-    if engine in ("polars", "polars_next"):
+    if engine == "polars":
         import polars  # noqa: F401
 
         import auditlib.engine  # noqa: F401
@@ -309,7 +309,7 @@ ROWS = (
 
 
 def print_table(rows: int, summary: dict, repeats: int, stat: str) -> None:
-    base = [e for e in ("polars", "polars_next") if e in summary]
+    base = [e for e in ("polars",) if e in summary]
     twins = [e for e in ("pandas", "duckdb") if e in summary]
     cols = [*base, *twins]
     print(
@@ -344,7 +344,7 @@ def print_table(rows: int, summary: dict, repeats: int, stat: str) -> None:
 
 def verdict(summary: dict, rows: int, stat: str) -> dict:
     out: dict[str, dict] = {}
-    for b in ("polars", "polars_next"):
+    for b in ("polars",):
         if b not in summary:
             continue
         p = summary[b][stat]
@@ -456,8 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--engines",
         default=",".join(ENGINES),
-        help="comma-separated subset of " + ",".join(ENGINES) + " (polars_next: the "
-        "changes proposed in benchmarks/proposed.py)",
+        help="comma-separated subset of " + ",".join(ENGINES) + ")",
     )
     ap.add_argument(
         "--generator",

@@ -1,7 +1,7 @@
 """The benchmark harness on a tiny world: every engine gives the same findings.
 
 No wall-clock assertions: timing is for ``benchmarks/run.py``; this only keeps the
-pandas and DuckDB twins (and the proposed polars changes) honest.
+pandas and DuckDB twins honest.
 """
 
 from __future__ import annotations
@@ -130,33 +130,3 @@ def test_period_token_twins_agree() -> None:
     ]
     want = pl.DataFrame({"p": texts}).select(period_token(pl.col("p")))["p"].to_list()
     assert period_token_arrow(pa.array(texts, pa.string())).to_pylist() == want
-
-
-def test_proposed_changes_keep_alerts_identical(world: Path) -> None:
-    import types
-
-    from polars.testing import assert_frame_equal
-
-    import auditlib.io.tables as tables
-    from auditlib.config import Settings
-    from auditlib.engine import build_detectors, run
-    from benchmarks import proposed
-
-    settings = Settings.load(world)
-    ds = tables.load_dir(world, settings, tables=["payments"])
-    orig = tables.type_table, tables.load_source
-    try:
-        tables.type_table = proposed.type_table  # eager frames (CSV, xlsx)
-        ds_eager = tables.load_dir(world, settings, tables=["payments"])
-        tables.load_source = proposed.load_source  # Parquet scanned and streamed
-        ds_next = tables.load_dir(world, settings, tables=["payments"])
-    finally:
-        tables.type_table, tables.load_source = orig
-    for other in (ds_eager, ds_next):
-        assert_frame_equal(ds["payments"], other["payments"])
-        assert ds.report.files[0] == other.report.files[0]
-    dets = build_detectors(settings, only=list(proposed.NEXT))
-    nxt = {k: proposed.NEXT[k].from_settings(settings) for k in dets}
-    for det in nxt.values():
-        det.to_alerts = types.MethodType(proposed.to_alerts, det)  # type: ignore[method-assign]
-    assert_frame_equal(run(ds, detectors=dets).alerts, run(ds, detectors=nxt).alerts)
