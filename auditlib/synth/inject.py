@@ -138,10 +138,14 @@ class ChunkContext:
 
     def case(self, prefix: str, detector_id: str, kind: Kind, keys: list[int],
              description: str, table: str = "payments") -> None:
+        self.record(prefix, detector_id, kind, [(table, k) for k in keys], description)
+
+    def record(self, prefix: str, detector_id: str, kind: Kind,
+               keys: list[tuple[str, int | str]], description: str) -> None:
+        """A case whose evidence may mix tables: payments by draft key, others by their key."""
         self.counters[prefix] = self.counters.get(prefix, 0) + 1
         self.cases.append(Case(
-            f"{prefix}-{self.counters[prefix]:04d}", detector_id, kind,
-            [(table, k) for k in keys], description))
+            f"{prefix}-{self.counters[prefix]:04d}", detector_id, kind, list(keys), description))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 import polars as pl
 
 from auditlib.synth import names as N
-from auditlib.synth.inject import CATEGORY_CLASS, Case, ChunkContext, Family
+from auditlib.synth.inject import CATEGORY_CLASS, ChunkContext, Family
 from auditlib.synth.world import epoch_day, from_epoch_day
 
 ORIGIN = "inject.bank"
@@ -60,10 +60,7 @@ def _cents(rng: np.random.Generator) -> int:
 
 def _record(ctx: ChunkContext, prefix: str, detector_id: str, kind: str,
             keys: list[tuple[str, int | str]], description: str) -> None:
-    """A case whose evidence may mix payments (draft keys) and bank rows (bank refs)."""
-    ctx.counters[prefix] = ctx.counters.get(prefix, 0) + 1
-    ctx.cases.append(Case(f"{prefix}-{ctx.counters[prefix]:04d}", detector_id, kind,  # type: ignore[arg-type]
-                          keys, description))
+    ctx.record(prefix, detector_id, kind, keys, description)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- payments stage

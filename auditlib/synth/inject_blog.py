@@ -48,7 +48,7 @@ import polars as pl
 
 from auditlib.synth import names as N
 from auditlib.synth.finalize import users_of
-from auditlib.synth.inject import CATEGORY_CLASS, Case, ChunkContext, Family
+from auditlib.synth.inject import CATEGORY_CLASS, ChunkContext, Family
 from auditlib.synth.world import epoch_day, from_epoch_day
 
 DAY, H, M = 86400, 3600, 60
@@ -65,9 +65,7 @@ def _ready(ctx: ChunkContext) -> bool:
 
 def _record(ctx: ChunkContext, prefix: str, detector_id: str, kind: str,
             keys: list[tuple[str, int | str]], description: str) -> None:
-    ctx.counters[prefix] = ctx.counters.get(prefix, 0) + 1
-    ctx.cases.append(Case(f"{prefix}-{ctx.counters[prefix]:04d}", detector_id,
-                          kind, keys, description))  # type: ignore[arg-type]
+    ctx.record(prefix, detector_id, kind, keys, description)  # type: ignore[arg-type]
 
 
 def _log_refs(ids: list[str]) -> list[tuple[str, int | str]]:

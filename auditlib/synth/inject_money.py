@@ -87,7 +87,7 @@ import polars as pl
 
 from auditlib.synth import names as N
 from auditlib.synth.classes import SANGONG
-from auditlib.synth.inject import Case, ChunkContext, Family
+from auditlib.synth.inject import ChunkContext, Family
 from auditlib.synth.payments import unit_indicators
 from auditlib.synth.world import epoch_day, from_epoch_day
 
@@ -107,10 +107,7 @@ def _money(cents: int) -> Decimal:
 
 def _record(ctx: ChunkContext, prefix: str, detector_id: str, kind: str,
             keys: list[tuple[str, int | str]], description: str) -> None:
-    """A case whose evidence may mix payments (draft keys) and other tables' keys."""
-    ctx.counters[prefix] = ctx.counters.get(prefix, 0) + 1
-    ctx.cases.append(Case(f"{prefix}-{ctx.counters[prefix]:04d}", detector_id,  # type: ignore[arg-type]
-                          kind, keys, description))
+    ctx.record(prefix, detector_id, kind, keys, description)  # type: ignore[arg-type]
 
 
 def _pays(keys: list[int]) -> list[tuple[str, int | str]]:

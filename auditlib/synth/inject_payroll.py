@@ -24,7 +24,7 @@ import polars as pl
 
 from auditlib.sanbao import due_date
 from auditlib.synth.ids import make_cards
-from auditlib.synth.inject import Case, ChunkContext, Family
+from auditlib.synth.inject import ChunkContext, Family
 from auditlib.synth.world import epoch_day
 
 DUE_DAY = 15
@@ -42,24 +42,9 @@ def _used(ctx: ChunkContext) -> set[str]:
     return ctx.__dict__.setdefault("payroll_used", set())
 
 
-def _record(
-    ctx: ChunkContext,
-    prefix: str,
-    detector_id: str,
-    kind: str,
-    keys: list[tuple[str, str]],
-    description: str,
-) -> None:
-    ctx.counters[prefix] = ctx.counters.get(prefix, 0) + 1
-    ctx.cases.append(
-        Case(
-            f"{prefix}-{ctx.counters[prefix]:04d}",
-            detector_id,
-            kind,  # type: ignore[arg-type]
-            list(keys),
-            description,
-        )
-    )
+def _record(ctx: ChunkContext, prefix: str, detector_id: str, kind: str,
+            keys: list[tuple[str, int | str]], description: str) -> None:
+    ctx.record(prefix, detector_id, kind, keys, description)  # type: ignore[arg-type]
 
 
 def _refs(rows: pl.DataFrame) -> list[tuple[str, str]]:
