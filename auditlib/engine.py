@@ -88,7 +88,11 @@ def run(
     ctx = Context.from_settings(settings)
     tables = dataset.lazy()
     frames, result = [], RunResult(pl.DataFrame(), pl.DataFrame(), detectors=dets)
+    domain = None
     for i, (det_id, det) in enumerate(dets.items()):
+        if det_id.split(".")[0] != domain:
+            ctx.release()  # shared per-domain frames are not needed any more
+            domain = det_id.split(".")[0]
         if progress:
             progress(det_id, i, len(dets))
         missing = [t for t in det.requires if t not in tables]
@@ -105,6 +109,7 @@ def run(
         except Exception as exc:  # noqa: BLE001 - one failing detector must not sink the run
             result.failed[det_id] = f"{type(exc).__name__}: {exc}"
         result.seconds[det_id] = time.perf_counter() - t0
+    ctx.release()
     if progress:
         progress("", len(dets), len(dets))
     schema = alert_schema(settings.timezone)

@@ -53,8 +53,8 @@ import math
 import re
 import string
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -124,6 +124,25 @@ class Context:
 
     settings: Settings
     calendar: Calendar
+    _shared: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, name: str, inputs: tuple, build: Callable[[], Any]) -> Any:
+        """A result several detectors of one run compute alike, built once.
+
+        ``name`` names the computation *and its parameters*; ``inputs`` are the
+        LazyFrames it reads (the cache holds them, so their ids stay theirs). The engine
+        empties the cache when the run moves to another detector domain (``bank.*`` to
+        ``budget.*``), so a shared frame lives only while the detectors that use it run.
+        """
+        key = (name, tuple(id(x) for x in inputs))
+        hit = self._shared.get(key)
+        if hit is None:
+            hit = self._shared[key] = (inputs, build())
+        return hit[1]
+
+    def release(self) -> None:
+        """Forget every shared result (see :meth:`shared`)."""
+        self._shared.clear()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
