@@ -39,10 +39,11 @@ first (they lead the evidence list).
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
+from scipy.special import gammaincc
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
@@ -69,77 +70,83 @@ def band(mad: float, cuts: tuple[float, float, float]) -> str:
     return BAND_NAMES[sum(mad > c for c in cuts)]
 
 
-def chi2_sf(x: float, df: int) -> float:
-    """Upper tail of the chi-square distribution (regularised incomplete gamma Q).
+def chi2_sf(x, df: int):  # noqa: ANN001, ANN201 - a float or an array of them
+    """Upper tail of the chi-square distribution (regularised incomplete gamma Q), for a
+    number or a numpy array of them.
 
-    >>> round(chi2_sf(15.507, 8), 4), round(chi2_sf(112.02, 89), 3)
+    >>> round(float(chi2_sf(15.507, 8)), 4), round(float(chi2_sf(112.02, 89)), 3)
     (0.05, 0.05)
     """
-    a, x = df / 2.0, x / 2.0
-    if x <= 0:
-        return 1.0
-    lead = -x + a * math.log(x) - math.lgamma(a)
-    if x < a + 1:  # series for P
-        term = total = 1.0 / a
-        ap = a
-        for _ in range(10_000):
-            ap += 1
-            term *= x / ap
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return max(0.0, 1.0 - total * math.exp(lead))
-    b, c, d = x + 1 - a, 1e300, 1 / (x + 1 - a)  # continued fraction for Q (Lentz)
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = 1e-300 if abs(d) < 1e-300 else d
-        c = b + an / c
-        c = 1e-300 if abs(c) < 1e-300 else c
-        d = 1 / d
-        h *= d * c
-        if abs(d * c - 1) < 1e-15:
-            break
-    return math.exp(lead) * h
+    return gammaincc(df / 2.0, np.maximum(np.asarray(x, dtype=float), 0.0) / 2.0)
 
 
 def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: float,
              exclude_classes: tuple[str, ...]) -> pl.LazyFrame:
-    keep = active_payment() & (pl.col("amount") >= min_amount)
+    """The counted payments with ``fen``, ``class_code`` (first five characters of the
+    economic class, "" where missing) and ``d2`` (their first two digits)."""
+    keep = active_payment() & (pl.col("amount") >= pl.lit(Decimal(repr(float(min_amount)))))
     if year is not None:
         keep = keep & in_year(pl.col("pay_date"), year, as_of)
-    for c in exclude_classes:
-        keep = keep & ~pl.col("economic_class").fill_null("").str.starts_with(str(c))
-    return payments_lf.filter(keep).with_columns(
-        fen(pl.col("amount")).alias("fen"),
-        pl.col("economic_class").fill_null("").str.slice(0, 5).alias("class_code"),
-    ).with_columns(pl.col("fen").cast(pl.String).str.slice(0, 2).cast(pl.Int64).alias("d2"))
+    # the class code and the exclusions from the few distinct classes, not row by row
+    ec = pl.col("economic_class")
+    classes = payments_lf.select(ec.unique().drop_nulls()).collect().to_series().to_list()
+    code = {c: c[:5] for c in classes if not any(c.startswith(str(x)) for x in exclude_classes)}
+    mapped = ec.replace_strict(list(code), list(code.values()), default=None,
+                               return_dtype=pl.String)
+    if not any("".startswith(str(x)) for x in exclude_classes):  # missing class counts as ""
+        keep = keep & (mapped.is_not_null() | ec.is_null())
+        mapped = mapped.fill_null("")
+    else:
+        keep = keep & mapped.is_not_null()
+    f = pl.col("fen")
+    top = (f.cast(pl.Float64).log10().floor().cast(pl.Int64) - 1).clip(0)
+    q = f // pl.lit(10, pl.Int64).pow(top)
+    d2 = (  # exact: the float logarithm only guesses the digit count, integers correct it
+        pl.when(q >= 100).then(q // 10)
+        .when(q < 10).then(f // pl.lit(10, pl.Int64).pow((top - 1).clip(0)))
+        .otherwise(q)
+    )
+    return (
+        payments_lf.filter(keep)
+        .with_columns(fen(pl.col("amount")).alias("fen"), mapped.alias("class_code"))
+        .with_columns(d2.alias("d2"))
+    )
+
+
+def _codes(cats: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """A Categorical's distinct values sorted as text, and a lookup from its physical
+    code to the value's position among them."""
+    uniq = cats.unique().drop_nulls().sort()  # Categorical sorts by its text
+    phys = uniq.to_physical().to_numpy().astype(np.int64)
+    lookup = np.full(int(phys.max()) + 1 if len(phys) else 1, -1, dtype=np.int64)
+    lookup[phys] = np.arange(len(phys))
+    return uniq.cast(pl.String), lookup
 
 
 def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     """Per unit: n, observed digit counts, MADs and chi-square p-values against Benford
     and against the class-mix-weighted peers."""
     keys = ("unit_id", "payee_account", "class_code")
+    # distinct numbers: one (unit, payee, class, amount) counts once
     distinct = (
-        numbers.with_columns(pl.col(k).cast(pl.Categorical) for k in keys)
+        numbers.select(*(pl.col(k).cast(pl.Categorical) for k in keys), "fen", "d2")
         .group_by(*keys, "fen")
         .agg(pl.col("d2").first())
-        .with_columns(pl.col("unit_id", "class_code").cast(pl.String))
+        .drop("payee_account")
         .collect()
         .lazy()
     )
-    counts, spread = pl.collect_all([
+    counts, spread, names = pl.collect_all([
         distinct.group_by("unit_id", "class_code", "d2").agg(pl.len().alias("k")),
         distinct.group_by("unit_id").agg(
             (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")),
+        distinct.select(pl.col("unit_id", "class_code").unique().implode()),
     ])
-    units = counts["unit_id"].unique().sort()
-    classes = counts["class_code"].unique().sort()
+    units, u_of = _codes(names["unit_id"].explode())
+    classes, c_of = _codes(names["class_code"].explode())
     nu, nc = units.len(), classes.len()
-    ui = _index(counts["unit_id"], units)
-    ci = _index(counts["class_code"], classes)
+    ui = u_of[counts["unit_id"].to_physical().to_numpy()]
+    ci = c_of[counts["class_code"].to_physical().to_numpy()]
     di = counts["d2"].to_numpy() - 10
     k = counts["k"].to_numpy().astype(float)
     # whole-number counts: bincount sums them exactly whatever the order (np.add.at is slow)
@@ -149,10 +156,10 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     m_eff = pop.sum(1)[None, :] - nuc + PRIOR  # peers of each unit in each class, + prior
     w = nuc / m_eff
     prior = pop + PRIOR * B2[None, :]
-    exp = w @ prior  # sum_c n_uc q_ucd, before removing the unit itself
-    var_peer = (w * w) @ prior
-    np.subtract.at(exp, (ui, di), w[ui, ci] * k)
-    np.subtract.at(var_peer, (ui, di), w[ui, ci] ** 2 * k)
+    own = w[ui, ci] * k  # the unit's own numbers, taken out of its peers' expectation
+    exp = w @ prior - np.bincount(ui * 90 + di, weights=own, minlength=nu * 90).reshape(nu, 90)
+    var_peer = (w * w) @ prior - np.bincount(
+        ui * 90 + di, weights=w[ui, ci] * own, minlength=nu * 90).reshape(nu, 90)
     n = obs.sum(1)
     rows = {"unit_id": units, "n": n.astype(np.int64)}
     for name, o, e, v, b in (
@@ -165,15 +172,12 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
         x_b = ((o - n[:, None] * b) ** 2 / (n[:, None] * b)).sum(1)
         x_e = ((o - e) ** 2 / np.maximum(e + v, 1e-9)).sum(1)
         df = len(b) - 1
-        rows[f"p_{name}"] = [chi2_sf(float(x), df) for x in x_b]
-        rows[f"p_{name}_peers"] = [chi2_sf(float(x), df) for x in x_e]
-        rows[f"share_{name}"] = list(share)
-        rows[f"expected_{name}"] = list(e / n[:, None])
+        rows[f"p_{name}"] = chi2_sf(x_b, df)
+        rows[f"p_{name}_peers"] = chi2_sf(x_e, df)
+        rows[f"share_{name}"] = pl.Series(share)
+        rows[f"expected_{name}"] = pl.Series(e / n[:, None])
+    spread = spread.with_columns(pl.col("unit_id").cast(pl.String))
     return pl.DataFrame(rows).join(spread, on="unit_id", how="left")
-
-
-def _index(values: pl.Series, sorted_unique: pl.Series) -> np.ndarray:
-    return sorted_unique.search_sorted(values).to_numpy()
 
 
 def _fold(a: np.ndarray) -> np.ndarray:
@@ -277,7 +281,10 @@ class AmountBenford(Detector):
         if st.height == 0:
             return _empty()
         found = []
-        for r in st.iter_rows(named=True):
+        candidates = st.filter(pl.any_horizontal(
+            self._fails_expr(t, cuts[2], min_n) for t, cuts, min_n in (
+                ("first", BANDS_FIRST, self.min_first), ("two", BANDS_TWO, self.min_two))))
+        for r in candidates.iter_rows(named=True):
             failed = [t for t, cuts, min_n in (("first", BANDS_FIRST, self.min_first),
                                                ("two", BANDS_TWO, self.min_two))
                       if self._fails(r, t, cuts[2], min_n)]
@@ -302,6 +309,17 @@ class AmountBenford(Detector):
             )
             .drop("over_d2")
             .sort("entity_id")
+        )
+
+    def _fails_expr(self, test: str, nonconformity: float, min_n: int) -> pl.Expr:
+        """:meth:`_fails` as an expression, to pick the candidate units at once."""
+        return (
+            (pl.col("n") >= min_n)
+            & (pl.col("decades").fill_null(0.0) >= self.min_decades)
+            & (pl.col(f"mad_{test}") > nonconformity)
+            & (pl.col(f"mad_{test}_peers") > nonconformity)
+            & (pl.col(f"p_{test}") < self.alpha)
+            & (pl.col(f"p_{test}_peers") < self.alpha)
         )
 
     def _fails(self, r: dict, test: str, nonconformity: float, min_n: int) -> bool:

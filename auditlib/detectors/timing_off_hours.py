@@ -14,7 +14,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import in_year
+from auditlib.exprs import fixed_offset_us, in_year
 from auditlib.registry import register
 
 US_PER_DAY = 86_400_000_000
@@ -54,15 +54,23 @@ class TimingOffHours(Detector):
         lo = start.hour * 60 + start.minute - self.grace_minutes
         hi = end.hour * 60 + end.minute + self.grace_minutes
         pay = tables["payments"].filter(in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
-        years = pay.select(pl.col("pay_date").dt.year().unique()).collect().to_series().to_list()
-        cal.check_years([y for y in years if y is not None])
         cols = ("created_at", "approved_at")
+        span = pay.select(
+            pl.col("pay_date").dt.year().unique().implode().alias("years"),
+            pl.min_horizontal(pl.col(cols).min()).dt.convert_time_zone(ctx.timezone).alias("lo"),
+            pl.max_horizontal(pl.col(cols).max()).dt.convert_time_zone(ctx.timezone).alias("hi"),
+        ).collect().row(0, named=True)
+        cal.check_years([y for y in span["years"] if y is not None])
+        offset = fixed_offset_us(ctx.timezone, span["lo"], span["hi"])
 
         def local(col: str) -> pl.Expr:
             # wall-clock microseconds in the run's zone, converted once (every dt.* of a
-            # zone-aware column converts again, and so does every flag reusing the expression)
-            t = pl.col(col).dt.replace_time_zone(None).dt.cast_time_unit("us")
-            return t.cast(pl.Int64).alias(f"_{col}_us")
+            # zone-aware column converts again, and so does every flag reusing the expression);
+            # a zone with one offset over the data (China's) is a plain addition
+            t = pl.col(col).dt.convert_time_zone(ctx.timezone).dt.cast_time_unit("us")
+            if offset is not None:
+                return (t.to_physical() + offset).alias(f"_{col}_us")
+            return t.dt.replace_time_zone(None).cast(pl.Int64).alias(f"_{col}_us")
 
         def parts(col: str) -> list[pl.Expr]:
             us = pl.col(f"_{col}_us")
