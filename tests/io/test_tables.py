@@ -142,6 +142,31 @@ def test_parquet_typed_input(tmp_path: Path) -> None:
     assert df["created_at"][0].hour == 9 and str(df["created_at"][0].tzinfo) == "Asia/Shanghai"
 
 
+@pytest.mark.parametrize("pad", ["", " ", "\u3000", "\t", "\ufeff"])
+def test_parquet_ids_and_text_stripped_only_where_needed(tmp_path: Path, pad: str) -> None:
+    """Clean id/text columns are taken as they are; one padded or empty value anywhere
+    makes the column go through parsing (ids stripped, blank → null; a required one
+    missing is an error; free text keeps its spaces unless it is blank)."""
+    pl.DataFrame({
+        "voucher_id": ["V1", f"V2{pad}"], "unit_id": ["U1", "U1"], "indicator_id": ["I1", "I1"],
+        "pay_date": [dt.date(2026, 1, 5)] * 2, "amount": [12.5, 3.0],
+        "payee_name": [f"{pad}某公司", "B"], "payee_account": ["001", "002"],
+        "economic_class": ["30201", "30201"], "purpose": ["x", pad or "y"],
+    }).write_parquet(tmp_path / "payments.parquet")
+    df = load_dir(tmp_path, SETTINGS)["payments"]
+    assert df["voucher_id"].to_list() == ["V1", "V2"]
+    assert df["payee_name"].to_list() == [f"{pad}某公司", "B"]
+    assert df["purpose"].to_list() == ["x", None if pad else "y"]
+    pl.DataFrame({
+        "voucher_id": ["V1", ""], "unit_id": ["U1", "U1"], "indicator_id": ["I1", "I1"],
+        "pay_date": [dt.date(2026, 1, 5)] * 2, "amount": [12.5, 3.0],
+        "payee_name": ["A", "B"], "payee_account": ["001", "002"],
+        "economic_class": ["30201", "30201"],
+    }).write_parquet(tmp_path / "payments.parquet")
+    with pytest.raises(DataError, match="voucher_id"):
+        load_dir(tmp_path, SETTINGS)
+
+
 def test_unknown_extra_columns_are_kept(tmp_path: Path) -> None:
     write(tmp_path, "units.csv", "单位编码,单位名称,备注\n001,教育局,x\n")
     df = load_dir(tmp_path, SETTINGS)["units"]
