@@ -64,6 +64,32 @@ DEFAULT_FEATURES = ("log_amount", "rel_class", "approve_hour", "approve_days", "
 it; the raw hour isolates a 02:00 approval better. ``day_of_year`` is uniform: it dilutes."""
 
 
+def _feature_exprs(working_hours: tuple[dt.time, dt.time]) -> dict[str, pl.Expr]:
+    """Feature name → expression over the paid vouchers (see :func:`features`)."""
+    af = pl.col("amount").cast(pl.Float64)
+    la = af.log()
+    approved, created = pl.col("approved_at"), pl.col("created_at")
+    hour = approved.dt.hour() + approved.dt.minute() / 60.0
+    start = working_hours[0].hour + working_hours[0].minute / 60.0
+    end = working_hours[1].hour + working_hours[1].minute / 60.0
+    return {
+        "log_amount": la,
+        "rel_class": la - la.median().over("unit_id", pl.col("economic_class").str.slice(0, 5)),
+        "approve_hour": hour.cast(pl.Float64),
+        "off_hours": ((start - hour).clip(lower_bound=0.0) + (hour - end).clip(lower_bound=0.0))
+        .cast(pl.Float64),
+        "approve_days": ((approved - created).dt.total_seconds() / 86400.0)
+        .clip(lower_bound=0.0).cast(pl.Float64),
+        "payee_share": af.sum().over("unit_id", "payee_account") / af.sum().over("unit_id"),
+        "payee_payments": pl.len().over("unit_id", "payee_account").cast(pl.Float64).log(),
+        "day_of_year": pl.col("pay_date").dt.ordinal_day().cast(pl.Float64),
+    }
+
+
+EXPLAINED = ("rel_class", "approve_days", "payee_share")
+"""Features the explanation quotes whatever the model uses."""
+
+
 def features(payments_lf: pl.LazyFrame, year: int, as_of: dt.date,
              working_hours: tuple[dt.time, dt.time] = (dt.time(8), dt.time(19))) -> pl.LazyFrame:
     """The feature rows of the year's paid vouchers, sorted by voucher id (nulls where a
@@ -71,30 +97,13 @@ def features(payments_lf: pl.LazyFrame, year: int, as_of: dt.date,
 
     ``off_hours`` is the distance, in hours, of the approval outside ``working_hours``
     (0 inside)."""
-    af = pl.col("amount").cast(pl.Float64)
-    la = af.log()
-    approved, created = pl.col("approved_at"), pl.col("created_at")
-    hour = approved.dt.hour() + approved.dt.minute() / 60.0
-    start = working_hours[0].hour + working_hours[0].minute / 60.0
-    end = working_hours[1].hour + working_hours[1].minute / 60.0
+    exprs = _feature_exprs(working_hours)
     return (
         payments_lf.filter(active_payment() & in_year(pl.col("pay_date"), year, as_of))
         .select(
             "voucher_id", "unit_id", "amount", "payee_name", "pay_date", "economic_class",
-            approved.dt.strftime("%H:%M").alias("approved_time"),
-            la.alias("log_amount"),
-            (la - la.median().over("unit_id", pl.col("economic_class").str.slice(0, 5)))
-            .alias("rel_class"),
-            hour.cast(pl.Float64).alias("approve_hour"),
-            ((start - hour).clip(lower_bound=0.0) + (hour - end).clip(lower_bound=0.0))
-            .cast(pl.Float64).alias("off_hours"),
-            ((approved - created).dt.total_seconds() / 86400.0).clip(lower_bound=0.0)
-            .cast(pl.Float64).alias("approve_days"),
-            (af.sum().over("unit_id", "payee_account") / af.sum().over("unit_id"))
-            .alias("payee_share"),
-            pl.len().over("unit_id", "payee_account").cast(pl.Float64).log()
-            .alias("payee_payments"),
-            pl.col("pay_date").dt.ordinal_day().cast(pl.Float64).alias("day_of_year"),
+            pl.col("approved_at").dt.strftime("%H:%M").alias("approved_time"),
+            *(e.alias(n) for n, e in exprs.items()),
         )
         .sort("voucher_id")
     )
@@ -147,51 +156,80 @@ class AmountIsolationForest(Detector):
     )
 
     def find(self, tables, ctx):
-        df = features(tables["payments"], ctx.year, ctx.as_of, ctx.settings.working_hours).collect()
-        if df.height < self.min_rows:
-            return _empty()
         names = list(self.features)
         unknown = [n for n in names if n not in FEATURES]
         if unknown or not names:
             msg = f"{self.id}: unknown features {unknown} (known: {', '.join(FEATURES)})"
             raise DetectorError(msg)
-        fit_rows = (
-            df.select(pl.col("voucher_id").hash(seed=self.random_state).alias("h"))
-            .with_row_index("i").sort("h", "i").head(self.max_fit)["i"].sort().to_numpy()
+        # what features() gives, but lean: the model's and the explanation's features, no
+        # sort of the whole year, no text; the rest is read for the alerts only
+        exprs = _feature_exprs(ctx.settings.working_hours)
+        cols = list(dict.fromkeys([*names, *EXPLAINED]))
+        skip = pl.lit(False)
+        for p in self.skip_classes:
+            skip = skip | pl.col("economic_class").fill_null("").str.starts_with(p)
+        df = (
+            tables["payments"].with_row_index("_p")
+            .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
+            .select(
+                "_p", "voucher_id",
+                ((pl.col("amount").cast(pl.Float64) >= self.min_amount) & ~skip).alias("_ok"),
+                *(exprs[n].alias(n) for n in cols),
+            )
+            .collect()
         )
-        raw = df.select(names).to_numpy().astype(np.float64)
-        fit_raw = raw[fit_rows]
+        if df.height < self.min_rows:
+            return _empty()
+        # the fit sample: the max_fit smallest hashes of the voucher id (ties by id), in
+        # voucher id order — the rows, and so the forest, of features() sorted by id
+        fit = (
+            df.select(pl.col("voucher_id").hash(seed=self.random_state).alias("h"),
+                      "voucher_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"))
+            .bottom_k(self.max_fit, by=["h", "voucher_id"])
+            .sort("voucher_id")["i"].to_numpy()
+        )
+        fit_raw = df.select(names)[fit].to_numpy().astype(np.float64)
         fill = np.nan_to_num(np.nanmedian(np.where(np.isfinite(fit_raw), fit_raw, np.nan), 0))
-        x = np.where(np.isfinite(raw), raw, fill)
-        x_fit = x[fit_rows]
+        x_fit = np.where(np.isfinite(fit_raw), fit_raw, fill)
 
         from sklearn.ensemble import IsolationForest  # 1.8 s to import: only when run
 
         model = IsolationForest(n_estimators=self.n_estimators, random_state=self.random_state,
                                 n_jobs=1).fit(x_fit)
         lo, hi = np.quantile(x_fit, 0.01, axis=0), np.quantile(x_fit, 0.99, axis=0)
-        eligible = (df["amount"].cast(pl.Float64).to_numpy() >= self.min_amount) & (
-            (x < lo) | (x > hi)).any(axis=1)
-        if self.skip_classes:
-            cls = df["economic_class"].fill_null("")
-            skip = pl.select(pl.any_horizontal([cls.str.starts_with(p) for p in self.skip_classes])).to_series()
-            eligible &= ~skip.to_numpy()
-        idx = np.flatnonzero(eligible)
-        score = np.zeros(df.height)
-        if len(idx):
-            score[idx] = -model.score_samples(x[idx])
-        hit = idx[score[idx] >= self.score_threshold]
+        xs = [f"_x{j}" for j in range(len(names))]  # filled copies; the raw ones are quoted
+        filled = [
+            pl.when(pl.col(n).is_finite()).then(pl.col(n)).otherwise(pl.lit(float(f))).alias(c)
+            for n, c, f in zip(names, xs, fill, strict=True)
+        ]
+        outside = pl.any_horizontal(
+            (pl.col(c) < float(a)) | (pl.col(c) > float(b))
+            for c, a, b in zip(xs, lo, hi, strict=True)
+        )
+        cand = df.lazy().with_columns(filled).filter(pl.col("_ok") & outside).collect()
+        if not cand.height:
+            return _empty()
+        x = cand.select(xs).to_numpy().astype(np.float64)
+        score = -model.score_samples(x)
+        hit = np.flatnonzero(score >= self.score_threshold)
         if not len(hit):
             return _empty()
-        order = np.lexsort((df["voucher_id"].to_numpy()[hit], -score[hit]))
-        hit = np.sort(hit[order][: self.max_alerts])
+        order = np.lexsort((cand["voucher_id"].to_numpy()[hit], -score[hit]))
+        hit = hit[order][: self.max_alerts]
         zh, en = _unusual(x_fit, x[hit], names)
+        found = cand[hit].select("_p", *EXPLAINED).with_columns(
+            pl.Series("score", score[hit]), pl.Series("unusual_zh", zh),
+            pl.Series("unusual_en", en), pl.lit(len(fit)).alias("n_fit"),
+        )
+        rows = (
+            tables["payments"].with_row_index("_p")
+            .filter(pl.col("_p").is_in(found["_p"].implode()))
+            .select("_p", "voucher_id", "unit_id", "amount", "payee_name", "pay_date",
+                    pl.col("approved_at").dt.strftime("%H:%M").alias("approved_time"))
+            .collect()
+        )
         return (
-            df[hit]
-            .with_columns(
-                pl.Series("score", score[hit]), pl.Series("unusual_zh", zh),
-                pl.Series("unusual_en", en), pl.lit(len(fit_rows)).alias("n_fit"),
-            )
+            found.join(rows, on="_p", how="inner")
             .select(
                 pl.col("voucher_id").alias("entity_id"), pl.col("voucher_id").alias("finding_key"),
                 pl.concat_list(ref("payments", "voucher_id")).alias("evidence"),
@@ -202,6 +240,7 @@ class AmountIsolationForest(Detector):
                 pl.when(pl.col("score") >= self.score_threshold + 0.08).then(pl.lit("medium"))
                 .otherwise(pl.lit("low")).alias("severity"),
             )
+            .sort("finding_key")
         )
 
 

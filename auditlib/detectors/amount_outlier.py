@@ -99,7 +99,7 @@ class AmountOutlier(Detector):
         for p in self.capital_prefixes:
             capital = capital | pl.col("class_code").str.starts_with(str(p))
         la = pl.col("la")
-        pay = (
+        paid = (
             tables["payments"]
             .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
             .select(
@@ -107,21 +107,46 @@ class AmountOutlier(Detector):
                 pl.col("economic_class").str.slice(0, 5).alias("class_code"),
                 pl.col("amount").cast(pl.Float64).alias("af"),
             )
-            .with_columns(la=pl.col("af").log(), n=pl.len().over(grp))
-            .with_columns(med=la.median().over(grp), pmed=la.median().over("class_code"))
-            .with_columns(
-                scale=((la - pl.col("med")).abs().median().over(grp) * MAD_TO_SD)
-                .clip(lower_bound=self.min_scale),
-                pscale=((la - pl.col("pmed")).abs().median().over("class_code") * MAD_TO_SD)
-                .clip(lower_bound=self.min_scale),
-                threshold=pl.when(capital).then(pl.lit(self.capital_z_threshold))
-                .otherwise(pl.lit(self.z_threshold)),
-                capital=capital,
+        )
+
+        def stats(lf: pl.LazyFrame) -> pl.LazyFrame:
+            return (
+                lf.with_columns(la=pl.col("af").log(), n=pl.len().over(grp))
+                .with_columns(med=la.median().over(grp))
+                .with_columns(
+                    scale=((la - pl.col("med")).abs().median().over(grp) * MAD_TO_SD)
+                    .clip(lower_bound=self.min_scale),
+                    threshold=pl.when(capital).then(pl.lit(self.capital_z_threshold))
+                    .otherwise(pl.lit(self.z_threshold)),
+                    capital=capital,
+                )
+                .with_columns(z=(la - pl.col("med")) / pl.col("scale"))
             )
+
+        # the class-wide statistics over every unit, and the groups holding a payment that
+        # passes every test but the group's p99 and reference: only those groups are read again
+        pop = pl.col("pmed")
+        first = (
+            stats(paid.select("unit_id", "class_code", "af"))
+            .with_columns(pmed=la.median().over("class_code"))
             .with_columns(
-                z=(la - pl.col("med")) / pl.col("scale"),
-                pop_z=(la - pl.col("pmed")) / pl.col("pscale"),
+                pscale=((la - pop).abs().median().over("class_code") * MAD_TO_SD)
+                .clip(lower_bound=self.min_scale),
             )
+            .with_columns(pop_z=(la - pop) / pl.col("pscale"))
+        )
+        classes, groups = pl.collect_all([
+            first.group_by("class_code").agg(pl.col("pmed", "pscale").first()),
+            first.filter(
+                (pl.col("n") >= self.min_group) & (pl.col("z") >= pl.col("threshold"))
+                & (pl.col("af") >= self.min_amount)
+                & (pl.col("pop_z") >= self.population_z_threshold)
+            ).select(grp).unique(),
+        ])
+        pay = (
+            stats(paid.join(groups.lazy(), on=grp, how="semi", nulls_equal=True))
+            .join(classes.lazy(), on="class_code", how="left", nulls_equal=True)
+            .with_columns(pop_z=(la - pop) / pl.col("pscale"))
         )
         af = pl.col("af")
         top = af.max().over(grp)

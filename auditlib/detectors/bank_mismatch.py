@@ -30,12 +30,14 @@ after a return, under the old voucher id (see ``bank.returned_repaid_elsewhere``
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from auditlib.alerts.schema import escape_expr, ref
-from auditlib.detectors.bank_missing_debit import accounts_match, debit_rows, partner_vouchers
+from auditlib.detectors._bank import accounts_match, canonical, shared_by_id, take
+from auditlib.detectors.bank_missing_debit import debit_rows, empty_findings, partner_vouchers
 from auditlib.detectors.base import Detector, Text
-from auditlib.exprs import to_time
+from auditlib.exprs import fen, to_time
 from auditlib.registry import register
 
 
@@ -69,11 +71,18 @@ class BankMismatch(Detector):
     )
 
     def find(self, tables, ctx):
-        v = partner_vouchers(tables["payments"]).filter(pl.col("pay_date") <= ctx.as_of).select(
+        pay, bank = tables["payments"], tables["bank_transactions"]
+        suspects = _suspects(pay, bank, shared_by_id(tables, ctx), ctx.as_of)
+        if not len(suspects[0]):
+            return empty_findings()
+        # the rule, on the vouchers the quick test could not clear and their bank rows
+        v = partner_vouchers(take(pay, suspects[1], "_p")).filter(
+            pl.col("pay_date") <= ctx.as_of
+        ).select(
             "voucher_id", "unit_id", "pay_date", "payee_name", "payee_account", "acct", "fen",
             pl.col("amount").alias("voucher_amount"),
         )
-        bank = debit_rows(tables["bank_transactions"]).filter(pl.col("voucher_id").is_not_null())
+        bank = debit_rows(take(bank, suspects[0], "_b")).filter(pl.col("voucher_id").is_not_null())
         b = bank.select(
             "voucher_id", "bank_ref", "value_date", pl.col("fen").alias("b_fen"),
             pl.col("acct").alias("b_acct"), pl.col("payee_account").alias("b_account"),
@@ -141,3 +150,28 @@ class BankMismatch(Detector):
             .alias("severity"),
             to_time(pl.col("pay_date"), ctx.timezone).alias("event_time"),
         ).sort("finding_key")
+
+
+def _suspects(pay: pl.LazyFrame, bank: pl.LazyFrame, ids, as_of) -> tuple[np.ndarray, np.ndarray]:
+    """(bank rows, vouchers) by position of the vouchers that may disagree with their bank
+    rows: all but those paid by a single CNY bank row of exactly their amount to exactly
+    (character for character) their payee account, which the rule clears anyway."""
+    b, p = ids.pairs
+    cols = ["pay_date", "amount", "payee_account"]
+    v = canonical(pay, "payments").select(cols).collect()
+    r = canonical(bank, "bank_transactions").select("amount", "payee_account").collect()
+    in_time = (v["pay_date"].gather(p) <= as_of).fill_null(False).to_numpy()
+    b, p = b[in_time], p[in_time]
+    single = np.bincount(p, minlength=v.height)[p] == 1
+    vs, rs = v.select("amount", "payee_account")[p], r[b]
+    exact = pl.DataFrame({
+        "fen": fen(vs["amount"]) == fen(rs["amount"]),
+        "acct": vs["payee_account"] == rs["payee_account"],
+    }).select((pl.col("fen") & pl.col("acct")).fill_null(False))["fen"].to_numpy()
+    bad = ~(single & exact & ids.cny[b])
+    if not bad.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    sus = np.zeros(v.height, dtype=bool)
+    sus[p[bad]] = True
+    keep = sus[p]
+    return b[keep], p[keep]

@@ -61,87 +61,31 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.calendar import Calendar
+from auditlib.detectors._bank import (  # noqa: F401 - the helpers' public home stays here
+    CNY_CODES,
+    PARTNER_STATUSES,
+    account_key,
+    accounts_match,
+    by_id,
+    cny,
+    in_span,
+    matching,
+    shared_matching,
+    stream_coverage,
+    with_coverage,
+    workday_index,
+)
+from auditlib.detectors._bank import canonical as _canonical
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.exprs import fen, to_time
 from auditlib.registry import register
-from auditlib.schemas import TABLES
-
-CNY_CODES = ("CNY", "RMB", "156", "人民币")
-"""Currency values read as Chinese yuan (an empty currency is CNY by the contract)."""
 
 METHOD_ZH = {"direct": "直接支付", "authorized": "授权支付", "unknown": "未注明"}
-
-PARTNER_STATUSES = ("paid", "returned")
-"""Vouchers that moved money: a returned voucher was debited, then credited back."""
-
-
-# ----------------------------------------------------------------------------- expressions
-def account_key(expr: pl.Expr) -> pl.Expr:
-    """An account number compared loosely: NFKC, no spaces or dashes, upper case.
-
-    >>> df = pl.DataFrame({"a": ["6222 0012-3456", "gb82west"]})
-    >>> df.select(account_key(pl.col("a")))["a"].to_list()
-    ['622200123456', 'GB82WEST']
-    """
-    return expr.str.normalize("NFKC").str.replace_all(r"[\s\-]", "").str.to_uppercase()
-
-
-def _masked_fits(x: pl.Expr, y: pl.Expr) -> pl.Expr:
-    head = x.str.extract(r"^([^*]*)\*", 1)
-    tail = x.str.extract(r"\*([^*]*)$", 1)
-    return (
-        x.str.contains("*", literal=True)
-        & y.str.starts_with(head)
-        & y.str.ends_with(tail)
-        & (y.str.len_chars() >= head.str.len_chars() + tail.str.len_chars())
-    ).fill_null(False)
-
-
-def accounts_match(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Two account keys name the same account: equal, or one is masked (``*``) and the
-    other agrees with its visible head and tail.
-
-    >>> df = pl.DataFrame({"a": ["6222001234", "6222001234", "123"],
-    ...                    "b": ["6222****1234", "6222****9999", "124"]})
-    >>> df.select(accounts_match(pl.col("a"), pl.col("b")).alias("m"))["m"].to_list()
-    [True, False, False]
-    """
-    return (a == b).fill_null(False) | _masked_fits(a, b) | _masked_fits(b, a)
-
-
-def cny() -> pl.Expr:
-    """A bank row in Chinese yuan (empty currency defaults to CNY)."""
-    cur = pl.col("currency").str.strip_chars().str.to_uppercase()
-    return cur.is_null() | cur.is_in(list(CNY_CODES))
-
-
-# ----------------------------------------------------------------------------- matching
-def _canonical(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:
-    """Add any canonical column a frame lacks, as nulls (a hand-built frame may omit them)."""
-    have = lf.collect_schema().names()
-    schema = TABLES[table].polars_schema()
-    add = [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in have]
-    return lf.with_columns(add) if add else lf
-
-
-def workday_index(cal: Calendar, dates: list[pl.Series]) -> pl.DataFrame:
-    """``date → wd``: the number of working days up to and including each date, over the
-    span of the dates given (a weekend day has the index of the working day before).
-    A year the calendar does not cover is an error (CalendarError), never a guess."""
-    days = pl.concat([d.drop_nulls().cast(pl.Date) for d in dates])
-    if days.len() == 0:
-        return pl.DataFrame(schema={"date": pl.Date, "wd": pl.Int64})
-    cal.check_years(days.dt.year().unique().to_list())
-    lo, hi = days.min(), days.max()
-    span = pl.date_range(lo - dt.timedelta(days=1), hi, "1d", eager=True).alias("date")
-    return pl.DataFrame(span).with_columns(
-        cal.workday_expr(pl.col("date")).cast(pl.Int64).cum_sum().alias("wd")
-    )
 
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """The outcome of matching vouchers to bank debits."""
+    """The outcome of matching vouchers to bank debits, as frames (:func:`reconcile`)."""
 
     vouchers: pl.DataFrame
     """Vouchers that moved money (paid, returned; amount > 0), with ``wd`` (working-day
@@ -202,123 +146,43 @@ def debit_rows(bank: pl.LazyFrame) -> pl.LazyFrame:
 def reconcile(
     payments: pl.LazyFrame, bank: pl.LazyFrame, cal: Calendar, *, match_days: int
 ) -> Reconciliation:
-    """Match vouchers to bank debits by voucher id, else by account, amount and date."""
-    all_vouchers = _canonical(payments, "payments").select(
+    """Match vouchers to bank debits by voucher id, else by account, amount and date, as
+    whole frames (the detectors use the lean :func:`auditlib.detectors._bank.matching`)."""
+    m = matching(payments, bank, cal, by_id(payments, bank), match_days=match_days)
+    pay = _canonical(payments, "payments").with_row_index("_p")
+    bnk = _canonical(bank, "bank_transactions").with_row_index("_b")
+    all_vouchers = pay.select(
         "voucher_id", pl.col("status").fill_null("paid"), "amount"
     ).collect()
-    vouchers = partner_vouchers(payments).collect()
-    rows = debit_rows(bank).collect()
-    wd = workday_index(cal, [vouchers["pay_date"], rows["value_date"]])
-    vouchers = vouchers.join(wd, left_on="pay_date", right_on="date", how="left")
-    rows = rows.join(wd, left_on="value_date", right_on="date", how="left")
-
-    by_id = rows.join(vouchers.select("voucher_id"), on="voucher_id", how="semi")
-    matched = [by_id.select("voucher_id", "bank_ref", pl.lit("id").alias("how"))]
-    known = all_vouchers["voucher_id"].implode()
-    rest_rows = rows.join(by_id.select("bank_ref"), on="bank_ref", how="anti").filter(
-        pl.col("cny") & (pl.col("voucher_id").is_null() | ~pl.col("voucher_id").is_in(known))
-    )
-    rest = vouchers.join(by_id.select("voucher_id"), on="voucher_id", how="anti")
-    passes = (
-        ("amount", None, None),
-        ("split", None, ["payer_key", "acct", "value_date"]),
-        ("batch", ["unit_id", "acct", "pay_date"], None),
-    )
-    for how, v_by, b_by in passes:
-        left = _items(rest, "voucher_id", "pay_date", v_by)
-        right = _items(rest_rows, "bank_ref", "value_date", b_by)
-        pairs = _greedy(left, right, match_days).with_columns(pl.lit(how).alias("how"))
-        matched.append(pairs)
-        rest = rest.join(pairs, on="voucher_id", how="anti")
-        rest_rows = rest_rows.join(pairs, on="bank_ref", how="anti")
-
-    links = pl.concat(matched).sort("voucher_id", "bank_ref")
+    ids = pay.select("_p", "voucher_id").collect()
+    refs = bnk.select("_b", "bank_ref").collect()
+    b_pairs, p_pairs = m.ids.pairs
+    by_ids = pl.DataFrame({"_p": p_pairs, "_b": b_pairs}, schema={"_p": pl.UInt32, "_b": pl.UInt32})
+    links = pl.concat([
+        by_ids.join(ids, on="_p").join(refs, on="_b")
+        .select("voucher_id", "bank_ref", pl.lit("id").alias("how")),
+        m.greedy_links.select("voucher_id", "bank_ref", "how"),
+    ]).sort("voucher_id", "bank_ref")
     per_row = links.unique("bank_ref", keep="first", maintain_order=True)
-    rows = rows.join(per_row.rename({"voucher_id": "matched_voucher"}), on="bank_ref", how="left")
-    vouchers = vouchers.join(
-        links.unique("voucher_id", keep="first", maintain_order=True), on="voucher_id", how="left"
+    vouchers = (
+        partner_vouchers(payments).collect()
+        .join(m.wd, left_on="pay_date", right_on="date", how="left")
+        .join(links.unique("voucher_id", keep="first", maintain_order=True), on="voucher_id",
+              how="left")
     )
-    return Reconciliation(vouchers, rows, all_vouchers, wd)
-
-
-def _items(df: pl.DataFrame, key: str, date: str, by: list[str] | None) -> pl.DataFrame:
-    """Rows (``by`` None) or groups of two or more rows as match items: ``id``, ``members``,
-    ``fen``, ``acct``, ``date``, ``wd``."""
-    if by is None:
-        return df.select(
-            pl.col(key).alias("id"), pl.concat_list(key).alias("members"), "fen", "acct",
-            pl.col(date).alias("date"), "wd",
-        )
-    return (
-        df.filter(pl.col("acct").is_not_null())
-        .group_by(by)
-        .agg(pl.col(key).sort().alias("members"), pl.col("fen").sum(), pl.col("wd").first())
-        .filter(pl.col("members").list.len() >= 2)
-        .select(
-            pl.col("members").list.join("+").alias("id"), "members", "fen", "acct",
-            pl.col(date).alias("date"), "wd",
-        )
+    rows = (
+        debit_rows(bank).collect()
+        .join(m.wd, left_on="value_date", right_on="date", how="left")
+        .join(per_row.rename({"voucher_id": "matched_voucher"}), on="bank_ref", how="left")
     )
+    return Reconciliation(vouchers, rows, all_vouchers, m.wd)
 
 
-def _greedy(left: pl.DataFrame, right: pl.DataFrame, match_days: int) -> pl.DataFrame:
-    """One-to-one pairs of items on (account, fen, date), closest first, ties by ids — a
-    greedy assignment found as rounds of mutual best choices — as ``voucher_id, bank_ref``.
-
-    Identical items (same account, amount and date) are paired in order of their ids
-    first, so a bulk of identical payments resolves in one round, not one per pair."""
-    k4 = pl.col("acct").str.slice(-4).alias("k4")
-    rank = pl.col("id").rank("ordinal").over("fen", "acct", "date").alias("rank")
-    r = right.select(
-        pl.col("id").alias("rid"), pl.col("members").alias("refs"), "fen",
-        pl.col("acct").alias("acct_r"), pl.col("date").alias("date_r"),
-        pl.col("wd").alias("wd_r"), k4, rank.alias("rank_r"),
+def empty_findings() -> pl.DataFrame:
+    """No finding, with the required columns."""
+    return pl.DataFrame(
+        schema={"entity_id": pl.String, "finding_key": pl.String, "evidence": pl.List(pl.String)}
     )
-    gap = (pl.col("wd_r") - pl.col("wd")).abs()
-    days = (pl.col("date_r") - pl.col("date")).dt.total_days().abs()
-    skew = (pl.col("rank_r").cast(pl.Int64) - pl.col("rank").cast(pl.Int64)).abs()
-    left = left.with_columns(k4, rank)
-    masked = pl.col("acct").str.contains("*", literal=True)
-    masked_r = pl.col("acct_r").str.contains("*", literal=True)
-    exact = left.join(r.with_columns(pl.col("acct_r").alias("acct")), on=["fen", "acct"])
-    fuzzy = pl.concat([
-        left.filter(masked).join(r, on=["fen", "k4"]),
-        left.filter(~masked).join(r.filter(masked_r), on=["fen", "k4"]),
-    ], how="diagonal_relaxed").filter(accounts_match(pl.col("acct"), pl.col("acct_r")))
-    cand = (
-        pl.concat([exact, fuzzy], how="diagonal_relaxed")
-        .filter(gap <= match_days)
-        .sort(gap, days, skew, "id", "rid")
-        .with_row_index("r")
-        .select("r", "id", "rid", "members", "refs")
-    )
-    out = []
-    while cand.height:
-        r_min = pl.col("r").min()
-        best = cand.filter((pl.col("r") == r_min.over("id")) & (pl.col("r") == r_min.over("rid")))
-        out.append(best)
-        cand = cand.join(best.select("id"), on="id", how="anti")
-        cand = cand.join(best.select("rid"), on="rid", how="anti")
-    if not out:
-        return pl.DataFrame(schema={"voucher_id": pl.String, "bank_ref": pl.String})
-    return (
-        pl.concat(out).explode("members").explode("refs")
-        .select(pl.col("members").alias("voucher_id"), pl.col("refs").alias("bank_ref"))
-    )
-
-
-def with_coverage(df: pl.DataFrame, stream: list[str], date: str) -> pl.DataFrame:
-    """Add the coverage of each row's stream: ``in_span`` (between the stream's first and
-    last matched ``date``), ``n_stream`` (rows in that span), ``n_matched`` and ``share``.
-    ``df`` needs a boolean ``matched`` column."""
-    m = pl.col("matched")
-    first = pl.col(date).filter(m).min().over(stream)
-    last = pl.col(date).filter(m).max().over(stream)
-    df = df.with_columns(pl.col(date).is_between(first, last).fill_null(False).alias("in_span"))
-    span = pl.col("in_span")
-    return df.with_columns(
-        span.sum().over(stream).alias("n_stream"), (m & span).sum().over(stream).alias("n_matched"),
-    ).with_columns((pl.col("n_matched") / pl.col("n_stream").clip(1)).alias("share"))
 
 
 # ----------------------------------------------------------------------------- detector
@@ -366,26 +230,46 @@ class BankMissingDebit(Detector):
     )
 
     def find(self, tables, ctx):
-        rec = reconcile(tables["payments"], tables["bank_transactions"], ctx.calendar,
-                        match_days=self.match_days)
-        if rec.bank.height == 0:
+        m = shared_matching(tables, ctx, self.match_days)
+        if m.n_debits == 0:
             return empty_findings()
-        first_v, last_v = rec.bank["value_date"].min(), rec.bank["value_date"].max()
-        hi = rec.wd_of(last_v)
+        first_v, last_v = m.first_v, m.last_v
+        hi = m.wd_of(last_v)
+        until = m.last_wd_date(hi - self.lag_days)  # wd + lag_days <= hi
+        if until is None:
+            return empty_findings()
         stream = ["unit_id", "method"]
-        df = (
-            rec.vouchers.filter(
-                (pl.col("status") == "paid") & (pl.col("pay_date") <= ctx.as_of)
-                & (pl.col("pay_date") >= first_v) & (pl.col("wd") + self.lag_days <= hi)
-            )
-            .with_columns(
-                pl.col("bank_ref").is_not_null().alias("matched"),
-                pl.col("pay_method").fill_null("unknown").alias("method"),
-            )
+        status = pl.col("status").fill_null("paid")
+        judged = (
+            (status == "paid") & (pl.col("amount") > 0) & (pl.col("pay_date") <= ctx.as_of)
+            & (pl.col("pay_date") >= first_v) & (pl.col("pay_date") <= until)
+        )
+        pay = (
+            _canonical(tables["payments"], "payments")
+            .select("voucher_id", "unit_id", "pay_method", "pay_date", "status", "amount",
+                    "payee_name", "payee_account")
+            .collect()  # the table's own columns, not copies
+            .with_columns(pl.Series("matched", m.p_matched))
+            .lazy()
+        )
+        method = pl.col("pay_method").fill_null("unknown").alias("method")
+        counts = (
+            pay.filter(judged)
+            .group_by("unit_id", method, "pay_date")
+            .agg(pl.len().alias("n"), pl.col("matched").sum().alias("m"))
+            .collect(engine="streaming")
+        )
+        missing = (
+            pay.filter(~pl.col("matched") & judged)
+            .select("voucher_id", "unit_id", method, "pay_date", "payee_name", "payee_account",
+                    "amount")
+            .collect()
         )
         return (
-            with_coverage(df, stream, "pay_date")
-            .filter(pl.col("in_span") & (pl.col("share") >= self.min_share) & ~pl.col("matched"))
+            missing.join(stream_coverage(counts, stream, "pay_date"), on=stream, how="inner",
+                         nulls_equal=True)
+            .filter(in_span("pay_date") & (pl.col("share") >= self.min_share))
+            .join(m.wd, left_on="pay_date", right_on="date", how="left")
             .with_columns((hi - pl.col("wd")).alias("days_out"))
             .select(
                 pl.col("voucher_id").alias("entity_id"), pl.col("voucher_id").alias("finding_key"),
@@ -402,10 +286,3 @@ class BankMissingDebit(Detector):
             )
             .sort("finding_key")
         )
-
-
-def empty_findings() -> pl.DataFrame:
-    """No finding, with the required columns."""
-    return pl.DataFrame(
-        schema={"entity_id": pl.String, "finding_key": pl.String, "evidence": pl.List(pl.String)}
-    )

@@ -74,26 +74,41 @@ class BankReturnedRepaidElsewhere(Detector):
     )
 
     def find(self, tables, ctx):
-        pay = (
-            tables["payments"]
-            .filter(pl.col("amount") > 0)
-            .with_columns(
-                payee_key(pl.col("payee_name")).alias("key"), fen(pl.col("amount")).alias("fen"),
-                account_key(pl.col("payee_account")).alias("acct"),
+        payments = tables["payments"]
+        keyed = [
+            payee_key(pl.col("payee_name")).alias("key"),
+            account_key(pl.col("payee_account")).alias("acct"),
+        ]
+        has_key = pl.col("key").is_not_null() & (pl.col("key") != "")
+        returned = (
+            payments.filter(
+                (pl.col("amount") > 0) & (pl.col("status") == "returned")
+                & (pl.col("pay_date") <= ctx.as_of)
             )
-            .filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+            .with_columns(*keyed, fen(pl.col("amount")).alias("fen"))
+            .filter(has_key)
+            .select(
+                pl.col("voucher_id").alias("returned_voucher"), "unit_id", "key", "fen",
+                pl.col("acct").alias("r_acct"), pl.col("payee_account").alias("returned_account"),
+                pl.col("payee_name").alias("returned_name"), pl.col("pay_date").alias("r_date"),
+            )
+            .collect()
         )
-        returned = pay.filter(
-            (pl.col("status") == "returned") & (pl.col("pay_date") <= ctx.as_of)
-        ).select(
-            pl.col("voucher_id").alias("returned_voucher"), "unit_id", "key", "fen",
-            pl.col("acct").alias("r_acct"), pl.col("payee_account").alias("returned_account"),
-            pl.col("payee_name").alias("returned_name"), pl.col("pay_date").alias("r_date"),
-        )
-        paid = pay.filter(active_payment() & (pl.col("pay_date") <= ctx.as_of))
-        new = paid.select(
-            pl.col("voucher_id").alias("new_voucher"), "unit_id", "key", "fen", "amount",
-            "payee_name", "payee_account", "acct", pl.col("pay_date").alias("n_date"),
+        if returned.height == 0:
+            return _empty()
+        paid = payments.filter(active_payment() & (pl.col("pay_date") <= ctx.as_of))
+        # names are normalised only for the payments of a returned voucher's unit and amount
+        new = (
+            paid.select(
+                pl.col("voucher_id").alias("new_voucher"), "unit_id", "amount", "payee_name",
+                "payee_account", pl.col("pay_date").alias("n_date"),
+                fen(pl.col("amount")).alias("fen"),
+            )
+            .join(returned.lazy().select("unit_id", "fen").unique(), on=["unit_id", "fen"],
+                  how="semi")
+            .with_columns(*keyed)
+            .filter(has_key)
+            .collect()
         )
         gap = (pl.col("n_date") - pl.col("r_date")).dt.total_days()
         pairs = (
@@ -104,11 +119,21 @@ class BankReturnedRepaidElsewhere(Detector):
             .with_columns(accounts_match(pl.col("r_acct"), pl.col("acct")).alias("same"))
         )
         repaid_same = pairs.filter(pl.col("same")).select("returned_voucher").unique()
-        first_use = paid.group_by("key", "acct").agg(pl.col("pay_date").min().alias("first_use"))
+        cand = pairs.filter(~pl.col("same")).join(repaid_same, on="returned_voucher", how="anti")
+        # when each (payee, account) of a candidate was first paid: names and accounts are
+        # normalised once per distinct pair, not per payment
+        first_use = (
+            paid.group_by("payee_name", "payee_account")
+            .agg(pl.col("pay_date").min())
+            .with_columns(*keyed)
+            .filter(has_key)
+            .join(cand.lazy().select("key", "acct").unique(), on=["key", "acct"], how="semi")
+            .group_by("key", "acct")
+            .agg(pl.col("pay_date").min().alias("first_use"))
+            .collect()
+        )
         return (
-            pairs.filter(~pl.col("same"))
-            .join(repaid_same, on="returned_voucher", how="anti")
-            .join(first_use, on=["key", "acct"], how="left")
+            cand.join(first_use, on=["key", "acct"], how="left")
             .filter(pl.col("first_use").is_null() | (pl.col("first_use") >= pl.col("r_date")))
             .sort("returned_voucher", "gap", "new_voucher")
             .unique("returned_voucher", keep="first", maintain_order=True)
@@ -128,3 +153,9 @@ class BankReturnedRepaidElsewhere(Detector):
             )
             .sort("finding_key")
         )
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"entity_id": pl.String, "finding_key": pl.String, "evidence": pl.List(pl.String)}
+    )

@@ -43,15 +43,18 @@ reported, with that fact in the explanation.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from auditlib.alerts.schema import ref
-from auditlib.detectors.bank_missing_debit import (
+from auditlib.detectors._bank import (
     account_key,
-    empty_findings,
-    reconcile,
-    with_coverage,
+    canonical,
+    in_span,
+    shared_matching,
+    stream_coverage,
 )
+from auditlib.detectors.bank_missing_debit import empty_findings
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.exprs import to_time
 from auditlib.registry import register
@@ -100,34 +103,67 @@ class BankUnmatchedDebit(Detector):
     )
 
     def find(self, tables, ctx):
-        rec = reconcile(tables["payments"], tables["bank_transactions"], ctx.calendar,
-                        match_days=self.match_days)
-        if rec.bank.height == 0 or rec.vouchers.height == 0:
+        m = shared_matching(tables, ctx, self.match_days)
+        if m.n_debits == 0 or m.n_partner == 0:
             return empty_findings()
-        lo = rec.wd_of(rec.vouchers["pay_date"].min())
-        hi = rec.wd_of(rec.vouchers["pay_date"].max())
-        rows = rec.bank.filter(
-            (pl.col("cls") == "debit") & pl.col("cny") & (pl.col("value_date") <= ctx.as_of)
-        ).with_columns(pl.col("matched_voucher").is_not_null().alias("matched"))
-        owner = _payer_units(tables, rec, self.account_types)
-        if "unit_accounts" in tables:
-            rows = rows.join(owner, on="payer_key", how="inner")
-        else:
-            rows = rows.join(owner, on="payer_key", how="left").with_columns(
-                pl.lit(None, dtype=pl.String).alias("account_no")
+        lo, hi = m.wd_of(m.pay_min), m.wd_of(m.pay_max)
+        ids = m.ids
+        bank = canonical(tables["bank_transactions"], "bank_transactions")
+        rows = (
+            bank.select("bank_ref", "value_date", "payer_account", "payee_account", "payee_name",
+                        "amount", "voucher_id")
+            .collect()  # the table's own columns, not copies
+            .with_columns(pl.Series("judged", ids.keep & ids.cls_debit & ids.cny),
+                          pl.Series("matched", m.b_voucher >= 0))
+            .lazy()
+            .filter(pl.col("judged") & (pl.col("value_date") <= ctx.as_of))
+        )
+        counts = (
+            rows.group_by("payer_account", "value_date")
+            .agg(pl.len().alias("n"), pl.col("matched").sum().alias("m"))
+            .collect(engine="streaming")
+        )
+        found = rows.filter(~pl.col("matched")).drop("judged", "matched").collect()
+        owner = _payer_units(tables, m, self.account_types)
+        with_units = "unit_accounts" in tables
+
+        def judged_streams(df: pl.DataFrame) -> pl.DataFrame:
+            df = df.with_columns(account_key(pl.col("payer_account")).alias("payer_key"))
+            if with_units:
+                df = df.join(owner, on="payer_key", how="inner")
+            else:
+                df = df.join(owner, on="payer_key", how="left").with_columns(
+                    pl.lit(None, dtype=pl.String).alias("account_no")
+                )
+            return (
+                df.join(m.wd, left_on="value_date", right_on="date", how="left")
+                .filter((pl.col("wd") >= lo + self.match_days)
+                        & (pl.col("wd") + self.match_days <= hi))
+                .with_columns(pl.col("payer_key").fill_null("").alias("stream"))
             )
-        rows = rows.filter(
-            (pl.col("wd") >= lo + self.match_days) & (pl.col("wd") + self.match_days <= hi)
-        ).with_columns(pl.col("payer_key").fill_null("").alias("stream"))
-        status = rec.all_vouchers.select(
-            "voucher_id", pl.col("status").alias("named_status"), pl.lit(True).alias("named"),
-            pl.col("amount").cast(pl.String).alias("named_amount"),
+
+        counts = (
+            judged_streams(counts)
+            .group_by("stream", "value_date")
+            .agg(pl.col("n").sum(), pl.col("m").sum())
         )
         found = (
-            with_coverage(rows, ["stream"], "value_date")
-            .filter(pl.col("in_span") & (pl.col("share") >= self.min_share) & ~pl.col("matched"))
-            .join(status, on="voucher_id", how="left")
+            judged_streams(found)
+            .join(stream_coverage(counts, ["stream"], "value_date"), on="stream", how="inner")
+            .filter(in_span("value_date") & (pl.col("share") >= self.min_share))
         )
+        named = found["voucher_id"].drop_nulls().unique()
+        status = (
+            canonical(tables["payments"], "payments")
+            .filter(pl.col("voucher_id").is_in(named.implode()))
+            .select(
+                "voucher_id", pl.col("status").fill_null("paid").alias("named_status"),
+                pl.lit(True).alias("named"),
+                pl.col("amount").cast(pl.String).alias("named_amount"),
+            )
+            .collect()
+        )
+        found = found.join(status, on="voucher_id", how="left")
         v = pl.col("voucher_id")
         note_zh = (
             pl.when(v.is_null()).then(pl.lit("银行记录未载凭证号。"))
@@ -152,7 +188,7 @@ class BankUnmatchedDebit(Detector):
         )
         evidence = pl.concat_list(
             ref("bank_transactions", "bank_ref"),
-            *([ref("unit_accounts", "account_no").alias("a")] if "unit_accounts" in tables else []),
+            *([ref("unit_accounts", "account_no").alias("a")] if with_units else []),
         )
         return found.select(
             pl.col("payee_account").alias("entity_id"), pl.col("bank_ref").alias("finding_key"),
@@ -166,7 +202,7 @@ class BankUnmatchedDebit(Detector):
         ).sort("finding_key")
 
 
-def _payer_units(tables, rec, account_types: tuple[str, ...]) -> pl.DataFrame:
+def _payer_units(tables, m, account_types: tuple[str, ...]) -> pl.DataFrame:
     """``payer_key → unit_id, account_no``: from ``unit_accounts`` (filtered to the judged
     types), else the single unit whose vouchers the account's matched debits paid."""
     if "unit_accounts" in tables:
@@ -180,13 +216,22 @@ def _payer_units(tables, rec, account_types: tuple[str, ...]) -> pl.DataFrame:
             .unique("payer_key", keep="first", maintain_order=True)
             .collect()
         )
-    units = rec.vouchers.select(pl.col("voucher_id").alias("matched_voucher"), "unit_id")
+    hit = np.flatnonzero(m.ids.keep & (m.b_voucher >= 0))
+    units = (
+        canonical(tables["payments"], "payments").select("unit_id").collect()["unit_id"]
+        .gather(m.b_voucher[hit])
+    )
+    payer = (
+        canonical(tables["bank_transactions"], "bank_transactions")
+        .select("payer_account").collect()["payer_account"].gather(hit)
+    )
     return (
-        rec.bank.filter(pl.col("payer_key").is_not_null())
-        .join(units, on="matched_voucher", how="inner")
+        pl.DataFrame({"payer_account": payer, "unit_id": units})
+        .unique()
+        .with_columns(account_key(pl.col("payer_account")).alias("payer_key"))
+        .filter(pl.col("payer_key").is_not_null())
         .group_by("payer_key")
         .agg(pl.col("unit_id").unique().alias("units"))
         .filter(pl.col("units").list.len() == 1)
         .select("payer_key", pl.col("units").list.first().alias("unit_id"))
     )
-
