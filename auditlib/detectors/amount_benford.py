@@ -129,7 +129,8 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     keys = ("unit_id", "payee_account", "class_code")
     # distinct numbers: one (unit, payee, class, amount) counts once
     distinct = (
-        numbers.select(*(pl.col(k).cast(pl.Categorical) for k in keys), "fen", "d2")
+        numbers.select(*(pl.col(k).cast(pl.Categorical(pl.Categories.random())) for k in keys),
+                       "fen", "d2")
         .group_by(*keys, "fen")
         .agg(pl.col("d2").first())
         .drop("payee_account")

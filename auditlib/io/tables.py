@@ -350,22 +350,22 @@ def _check_flags(
 
 def _check_key(df: pl.DataFrame, table: Table, label: str) -> None:
     key = list(table.key)
-    dup = (
-        df.lazy()
-        .filter(pl.len().over(key) > 1)
-        .select(*key, ROW)
-        .sort(ROW)
-        .head(2)
-        .collect()
+    if not key or df.height == 0:
+        return
+    k = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    if df.select(k.n_unique()).item() == df.height:  # the usual case: one cheap pass
+        return
+    dup = df.lazy().filter(k.is_duplicated()).select(*key, ROW).sort(ROW).collect()
+    first = dup.row(0)[: len(key)]
+    same = dup.filter(pl.all_horizontal(
+        pl.col(c).eq_missing(pl.lit(v, dtype=dup.schema[c])) for c, v in zip(key, first)))
+    vals = "|".join(str(v) for v in first)
+    rows = same[ROW].head(2).to_list()
+    msg = (
+        f"duplicate key {'+'.join(key)} = {vals!r} (rows {rows[0]} and {rows[-1]}); "
+        "the table is not loaded"
     )
-    if dup.height:
-        vals = "|".join(str(v) for v in dup.row(0)[: len(key)])
-        rows = dup[ROW].to_list()
-        msg = (
-            f"duplicate key {'+'.join(key)} = {vals!r} (rows {rows[0]} and {rows[-1]}); "
-            "the table is not loaded"
-        )
-        raise DataError(msg, file=label, row=rows[-1], column=key[0])
+    raise DataError(msg, file=label, row=rows[-1], column=key[0])
 
 
 def conform(df: pl.DataFrame, table: Table, tz: str) -> pl.DataFrame:

@@ -90,6 +90,14 @@ def test_duplicate_key_names_both_rows(tmp_path: Path) -> None:
         load_dir(tmp_path, SETTINGS)
 
 
+def test_duplicate_keys_interleaved_name_rows_of_one_key(tmp_path: Path) -> None:
+    rows = ["V1,U1,I1,2026-01-05,10,A,1,302", "V2,U1,I1,2026-01-05,10,A,1,302",
+            "V1,U1,I1,2026-01-06,10,A,1,302", "V2,U1,I1,2026-01-06,10,A,1,302"]
+    write(tmp_path, "payments.csv", HEAD_EN + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"voucher_id = 'V1' \(rows 1 and 3\)"):
+        load_dir(tmp_path, SETTINGS)
+
+
 def test_composite_key_duplicate(tmp_path: Path) -> None:
     write(tmp_path, "payroll.csv", "unit_id,employee_id,month,amount,account_no,pay_date\n"
           "U1,E1,2026-01,100,1,2026-01-10\nU1,E1,2026-1,100,1,2026-01-11\n")
