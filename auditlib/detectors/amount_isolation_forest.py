@@ -44,7 +44,7 @@ import polars as pl
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.errors import DetectorError
-from auditlib.exprs import active_payment, in_year, to_time
+from auditlib.exprs import active_payment, codes, in_year, to_time
 from auditlib.registry import register
 
 FEATURES: dict[str, tuple[str, str]] = {
@@ -72,16 +72,20 @@ def _feature_exprs(working_hours: tuple[dt.time, dt.time]) -> dict[str, pl.Expr]
     hour = approved.dt.hour() + approved.dt.minute() / 60.0
     start = working_hours[0].hour + working_hours[0].minute / 60.0
     end = working_hours[1].hour + working_hours[1].minute / 60.0
+    # windows over integer codes, not strings: a 10M-row window on text keys holds GBs
+    unit = codes(pl.col("unit_id")).fill_null(-1)  # null is a group of its own, as in text
+    unit_payee = unit * (1 << 32) + codes(pl.col("payee_account")).fill_null(-1)
+    unit_class = unit * (1 << 32) + codes(pl.col("economic_class").str.slice(0, 5)).fill_null(-1)
     return {
         "log_amount": la,
-        "rel_class": la - la.median().over("unit_id", pl.col("economic_class").str.slice(0, 5)),
+        "rel_class": la - la.median().over(unit_class),
         "approve_hour": hour.cast(pl.Float64),
         "off_hours": ((start - hour).clip(lower_bound=0.0) + (hour - end).clip(lower_bound=0.0))
         .cast(pl.Float64),
         "approve_days": ((approved - created).dt.total_seconds() / 86400.0)
         .clip(lower_bound=0.0).cast(pl.Float64),
-        "payee_share": af.sum().over("unit_id", "payee_account") / af.sum().over("unit_id"),
-        "payee_payments": pl.len().over("unit_id", "payee_account").cast(pl.Float64).log(),
+        "payee_share": af.sum().over(unit_payee) / af.sum().over(unit),
+        "payee_payments": pl.len().over(unit_payee).cast(pl.Float64).log(),
         "day_of_year": pl.col("pay_date").dt.ordinal_day().cast(pl.Float64),
     }
 
@@ -168,11 +172,11 @@ class AmountIsolationForest(Detector):
         skip = pl.lit(False)
         for p in self.skip_classes:
             skip = skip | pl.col("economic_class").fill_null("").str.starts_with(p)
-        df = (
-            tables["payments"].with_row_index("_p")
-            .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
+        pay = tables["payments"].with_row_index("_p")
+        df = (  # numbers only: the voucher id's hash, not the id
+            pay.filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
             .select(
-                "_p", "voucher_id",
+                "_p", pl.col("voucher_id").hash(seed=self.random_state).alias("_h"),
                 ((pl.col("amount").cast(pl.Float64) >= self.min_amount) & ~skip).alias("_ok"),
                 *(exprs[n].alias(n) for n in cols),
             )
@@ -181,11 +185,13 @@ class AmountIsolationForest(Detector):
         if df.height < self.min_rows:
             return _empty()
         # the fit sample: the max_fit smallest hashes of the voucher id (ties by id), in
-        # voucher id order — the rows, and so the forest, of features() sorted by id
+        # voucher id order — the rows, and so the forest, of features() sorted by id; ids
+        # are read only for the hashes up to the cut
+        cut = df["_h"].bottom_k(min(self.max_fit, df.height)).max()
+        low = df.with_row_index("i").filter(pl.col("_h") <= cut).select("i", "_p", "_h")
+        low = low.with_columns(_ids(pay, low["_p"]).alias("voucher_id"))
         fit = (
-            df.select(pl.col("voucher_id").hash(seed=self.random_state).alias("h"),
-                      "voucher_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"))
-            .bottom_k(self.max_fit, by=["h", "voucher_id"])
+            low.bottom_k(self.max_fit, by=["_h", "voucher_id"])
             .sort("voucher_id")["i"].to_numpy()
         )
         fit_raw = df.select(names)[fit].to_numpy().astype(np.float64)
@@ -206,9 +212,10 @@ class AmountIsolationForest(Detector):
             (pl.col(c) < float(a)) | (pl.col(c) > float(b))
             for c, a, b in zip(xs, lo, hi, strict=True)
         )
-        cand = df.lazy().with_columns(filled).filter(pl.col("_ok") & outside).collect()
+        cand = df.lazy().filter(pl.col("_ok")).with_columns(filled).filter(outside).collect()
         if not cand.height:
             return _empty()
+        cand = cand.with_columns(_ids(pay, cand["_p"]).alias("voucher_id"))
         x = cand.select(xs).to_numpy().astype(np.float64)
         score = -model.score_samples(x)
         hit = np.flatnonzero(score >= self.score_threshold)
@@ -222,8 +229,7 @@ class AmountIsolationForest(Detector):
             pl.Series("unusual_en", en), pl.lit(len(fit)).alias("n_fit"),
         )
         rows = (
-            tables["payments"].with_row_index("_p")
-            .filter(pl.col("_p").is_in(found["_p"].implode()))
+            pay.filter(pl.col("_p").is_in(found["_p"].implode()))
             .select("_p", "voucher_id", "unit_id", "amount", "payee_name", "pay_date",
                     pl.col("approved_at").dt.strftime("%H:%M").alias("approved_time"))
             .collect()
@@ -242,6 +248,12 @@ class AmountIsolationForest(Detector):
             )
             .sort("finding_key")
         )
+
+
+def _ids(pay: pl.LazyFrame, rows: pl.Series) -> pl.Series:
+    """The voucher ids of the numbered rows (``_p``), in their order."""
+    got = pay.filter(pl.col("_p").is_in(rows.implode())).select("_p", "voucher_id").collect()
+    return rows.to_frame("_p").join(got, on="_p", how="left", maintain_order="left")["voucher_id"]
 
 
 def _unusual(x_fit: np.ndarray, x: np.ndarray, names: list[str]) -> tuple[list[str], list[str]]:

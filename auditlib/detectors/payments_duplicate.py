@@ -62,23 +62,25 @@ class PaymentsDuplicate(Detector):
         # period (NFKC + six regexes) only for candidate pairs; the previous row of the sorted
         # candidates by one shift and a same-key mask, not five shift().over(keys) windows
         keys = ["_u", "_a", "_fen"]
-        pay = (
-            tables["payments"]
-            .filter(active_payment() & (pl.col("amount") >= self.min_amount))
+        rows = tables["payments"].with_row_index("_r")
+        cand = (  # numbers only for every payment; a key seen once pairs with nothing
+            rows.filter(active_payment() & (pl.col("amount") >= self.min_amount))
             .select(
-                "unit_id",
-                "payee_account",
-                "amount",
-                "voucher_id",
-                "pay_date",
-                "payee_name",
-                "purpose",
+                "_r",
                 codes(pl.col("unit_id")).alias("_u"),
                 codes(pl.col("payee_account")).alias("_a"),
                 fen(pl.col("amount")).alias("_fen"),
             )
-            # a key seen once pairs with nothing: drop it before sorting
             .filter(pl.len().over(keys) > 1)
+            .collect()
+        )
+        texts = rows.filter(pl.col("_r").is_in(cand["_r"].implode())).select(
+            "_r", "unit_id", "payee_account", "amount", "voucher_id", "pay_date", "payee_name",
+            "purpose")
+        pay = (
+            cand.lazy()
+            .join(texts, on="_r", how="left")
+            .drop("_r")
             .sort([*keys, "pay_date", "voucher_id"])
         )
         same = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys])

@@ -62,20 +62,19 @@ class PaymentsSplit(Detector):
         # sort (numpy lexsort), the voucher tiebreak only where group and day tie; names are
         # gathered for the parts at the end; overlapping windows merge by a running maximum
         limit = round(self.threshold * 100)
-        base = (
-            tables["payments"]
-            .filter(active_payment())
-            .with_columns(fen(pl.col("amount")).alias("fen"))
+        # only numbers for every payment (row number in the table, group code, day, fen);
+        # texts are read back by row number for the few rows that need them
+        pay = tables["payments"].with_row_index("_r")
+        k = (
+            pay.filter(active_payment())
+            .select(
+                "_r",
+                (codes(pl.col("unit_id")) * (1 << 32) + codes(pl.col("payee_account"))).alias("grp"),
+                pl.col("pay_date").cast(pl.Int32).alias("day"),
+                fen(pl.col("amount")).alias("fen"),
+            )
             .filter(pl.col("fen") < limit)
-            .select("unit_id", "payee_account", "payee_name", "voucher_id", "pay_date", "fen")
-            .with_row_index("_i")
             .collect()
-        )
-        k = base.select(
-            (codes(pl.col("unit_id")) * (1 << 32) + codes(pl.col("payee_account"))).alias("grp"),
-            pl.col("pay_date").cast(pl.Int32).alias("day"),
-            "fen",
-            "_i",
         )
         if k.height == 0:
             return _empty()
@@ -83,7 +82,9 @@ class PaymentsSplit(Detector):
         day = k["day"].to_numpy().astype(np.int64)
         order = np.lexsort((day, grp))
         grp, day = grp[order], day[order]
-        idx_rows = k["_i"].to_numpy()[order]
+        rows = k["_r"].to_numpy()[order]
+        fen_all = k["fen"].to_numpy()
+        del k
         tie = (grp[1:] == grp[:-1]) & (day[1:] == day[:-1])
         if tie.any():  # order equal (group, day) runs by voucher id
             in_run = np.zeros(len(order), dtype=bool)
@@ -91,17 +92,21 @@ class PaymentsSplit(Detector):
             in_run[:-1] |= tie
             pos = np.flatnonzero(in_run)
             run = np.cumsum(np.concatenate(([True], ~tie)))[pos]
-            sub = pl.DataFrame(
-                {"run": run, "v": base["voucher_id"].gather(idx_rows[pos]), "p": pos}
-            ).sort("run", "v")
-            idx_rows[pos] = idx_rows[sub["p"].to_numpy()]
-        fen_ = base["fen"].to_numpy()[idx_rows]
+            vid = _read_rows(pay, rows[pos], "voucher_id")
+            sub = pl.DataFrame({"run": run, "v": vid, "p": pos}).sort("run", "v")
+            order[pos] = order[sub["p"].to_numpy()]
+            rows[pos] = rows[sub["p"].to_numpy()]
+        fen_ = fen_all[order]
+        del order, fen_all
         dense = np.cumsum(np.concatenate(([0], grp[1:] != grp[:-1])))
+        del grp
         p = dense * 1_000_000 + day
+        del dense, day
         end = np.searchsorted(p, p + self.window_days, side="right") - 1
         cum = np.concatenate(([0], np.cumsum(fen_)))
         i = np.arange(len(p))
         flagged = (cum[end + 1] - cum[i] > limit) & (end - i + 1 >= self.min_parts)
+        del cum, i, p
         f = np.flatnonzero(flagged)
         if len(f) == 0:
             return _empty()
@@ -114,10 +119,12 @@ class PaymentsSplit(Detector):
         offsets = np.concatenate(([0], np.cumsum(lengths)))
         members = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         cluster = np.repeat(np.arange(len(starts)), lengths)
+        cols = ["unit_id", "payee_account", "payee_name", "voucher_id", "pay_date"]
         parts = (
-            base.select(pl.exclude("_i"))
-            .gather(idx_rows[members])
-            .with_columns(pl.Series("cluster", cluster))
+            pl.DataFrame({"_r": rows[members], "fen": fen_[members], "cluster": cluster})
+            .join(_read_rows(pay, rows[members], *cols), on="_r", how="left",
+                  maintain_order="left")
+            .select(*cols, "fen", "cluster")
         )
         limit_ = limit
         return (
@@ -163,6 +170,17 @@ class PaymentsSplit(Detector):
             )
             .sort("finding_key")
         )
+
+
+def _read_rows(pay: pl.LazyFrame, rows: np.ndarray, *cols: str) -> pl.Series | pl.DataFrame:
+    """Columns of the rows numbered ``rows`` (``_r``): a Series for one column (in the order
+    of ``rows``), else a frame with ``_r``."""
+    got = pay.filter(pl.col("_r").is_in(pl.Series(np.unique(rows)).implode())).select(
+        "_r", *cols).collect()
+    if len(cols) == 1:
+        return pl.DataFrame({"_r": rows}).join(got, on="_r", how="left",
+                                               maintain_order="left")[cols[0]]
+    return got
 
 
 def _empty() -> pl.DataFrame:
