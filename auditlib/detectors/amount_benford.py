@@ -93,9 +93,13 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     code = {c: c[:5] for c in classes if not any(c.startswith(str(x)) for x in exclude_classes)}
     mapped = ec.replace_strict(list(code), list(code.values()), default=None,
                                return_dtype=pl.String)
+    order = sorted({*code.values(), ""})
+    ix = ec.replace_strict(list(code), [order.index(v) for v in code.values()], default=None,
+                           return_dtype=pl.Int32)
     if not any("".startswith(str(x)) for x in exclude_classes):  # missing class counts as ""
         keep = keep & (mapped.is_not_null() | ec.is_null())
         mapped = mapped.fill_null("")
+        ix = ix.fill_null(order.index(""))
     else:
         keep = keep & mapped.is_not_null()
     f = pl.col("fen")
@@ -108,7 +112,8 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     )
     return (
         payments_lf.filter(keep)
-        .with_columns(fen(pl.col("amount")).alias("fen"), mapped.alias("class_code"))
+        .with_columns(fen(pl.col("amount")).alias("fen"), mapped.alias("class_code"),
+                      ix.alias("class_ix"))
         .with_columns(d2.alias("d2"))
     )
 
@@ -126,41 +131,42 @@ def _codes(cats: pl.Series) -> tuple[pl.Series, np.ndarray]:
 def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     """Per unit: n, observed digit counts, MADs and chi-square p-values against Benford
     and against the class-mix-weighted peers."""
-    keys = ("unit_id", "payee_account", "class_code")
-    # distinct numbers: one (unit, payee, class, amount) counts once
+    # distinct numbers: one (unit, payee, class, amount) counts once; keys as codes (the
+    # class's position among the sorted class codes comes from _numbers)
     distinct = (
-        numbers.select(*(pl.col(k).cast(pl.Categorical(pl.Categories.random())) for k in keys),
-                       "fen", "d2")
-        .group_by(*keys, "fen")
+        numbers.select(
+            *(pl.col(k).cast(pl.Categorical(pl.Categories.random()))
+              for k in ("unit_id", "payee_account")),
+            "class_ix", "fen", "d2",
+        )
+        .group_by("unit_id", "payee_account", "class_ix", "fen")
         .agg(pl.col("d2").first())
         .drop("payee_account")
         .collect()
-        .lazy()
     )
-    counts, spread, names = pl.collect_all([
-        distinct.group_by("unit_id", "class_code", "d2").agg(pl.len().alias("k")),
-        distinct.group_by("unit_id").agg(
-            (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")),
-        distinct.select(pl.col("unit_id", "class_code").unique().implode()),
-    ])
-    units, u_of = _codes(names["unit_id"].explode())
-    classes, c_of = _codes(names["class_code"].explode())
-    nu, nc = units.len(), classes.len()
-    ui = u_of[counts["unit_id"].to_physical().to_numpy()]
-    ci = c_of[counts["class_code"].to_physical().to_numpy()]
-    di = counts["d2"].to_numpy() - 10
-    k = counts["k"].to_numpy().astype(float)
-    # whole-number counts: bincount sums them exactly whatever the order (np.add.at is slow)
-    obs = np.bincount(ui * 90 + di, weights=k, minlength=nu * 90).reshape(nu, 90)
-    nuc = np.bincount(ui * nc + ci, weights=k, minlength=nu * nc).reshape(nu, nc)
-    pop = np.bincount(ci * 90 + di, weights=k, minlength=nc * 90).reshape(nc, 90)
+    spread = distinct.lazy().group_by("unit_id").agg(
+        (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")
+    ).collect()
+    units, u_of = _codes(spread["unit_id"])
+    nu = units.len()
+    nc = int(distinct["class_ix"].max() or 0) + 1
+    # every distinct number counts one: bincounts over its (unit, class, digits) positions
+    # (whole numbers, so exact whatever the order)
+    ui = u_of[distinct["unit_id"].to_physical().to_numpy()]
+    ci = distinct["class_ix"].to_numpy().astype(np.int64)
+    di = distinct["d2"].to_numpy() - 10
+    del distinct
+    ud = ui * 90 + di
+    obs = np.bincount(ud, minlength=nu * 90).reshape(nu, 90).astype(float)
+    nuc = np.bincount(ui * nc + ci, minlength=nu * nc).reshape(nu, nc).astype(float)
+    pop = np.bincount(ci * 90 + di, minlength=nc * 90).reshape(nc, 90).astype(float)
     m_eff = pop.sum(1)[None, :] - nuc + PRIOR  # peers of each unit in each class, + prior
     w = nuc / m_eff
     prior = pop + PRIOR * B2[None, :]
-    own = w[ui, ci] * k  # the unit's own numbers, taken out of its peers' expectation
-    exp = w @ prior - np.bincount(ui * 90 + di, weights=own, minlength=nu * 90).reshape(nu, 90)
+    own = w[ui, ci]  # the unit's own numbers, taken out of its peers' expectation
+    exp = w @ prior - np.bincount(ud, weights=own, minlength=nu * 90).reshape(nu, 90)
     var_peer = (w * w) @ prior - np.bincount(
-        ui * 90 + di, weights=w[ui, ci] * own, minlength=nu * 90).reshape(nu, 90)
+        ud, weights=own * own, minlength=nu * 90).reshape(nu, 90)
     n = obs.sum(1)
     rows = {"unit_id": units, "n": n.astype(np.int64)}
     for name, o, e, v, b in (
