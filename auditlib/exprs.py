@@ -84,8 +84,19 @@ def fen(expr: pl.Expr) -> pl.Expr:
 
 def sangong_code(expr: pl.Expr) -> pl.Expr:
     """The 三公 code an economic class falls under (``30217`` for ``3021701``), else null."""
-    s = expr.str.slice(0, 5)
-    return pl.when(s.is_in(list(SANGONG))).then(s)
+    out = pl.lit(None, dtype=pl.String)
+    for code in reversed(list(SANGONG)):  # five-character codes: a prefix test each, cheaper
+        out = pl.when(expr.str.starts_with(code)).then(pl.lit(code)).otherwise(out)  # than slicing
+    return out
+
+
+def with_evidence(found: pl.LazyFrame, rows: pl.LazyFrame, on: list[str], ref_expr: pl.Expr,
+                  name: str) -> pl.LazyFrame:
+    """``found`` with a sorted list ``name`` of ``ref_expr`` over the ``rows`` sharing its
+    ``on`` keys: evidence built for the findings only, not for every group aggregated."""
+    ev = (rows.join(found.select(on), on=on, how="semi")
+          .group_by(on).agg(ref_expr.sort().alias(name)))
+    return found.join(ev, on=on, how="left")
 
 
 def sangong_name(code: pl.Expr, lang: str) -> pl.Expr:

@@ -13,7 +13,14 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Text
-from auditlib.exprs import active_payment, in_year, sangong_code, sangong_name, to_time
+from auditlib.exprs import (
+    active_payment,
+    in_year,
+    sangong_code,
+    sangong_name,
+    to_time,
+    with_evidence,
+)
 from auditlib.registry import register
 
 
@@ -43,17 +50,18 @@ class SangongFinalAccounts(Detector):
 
     def find(self, tables, ctx):
         last = ctx.year - 1
-        pay = (
+        rows = (
             tables["payments"]
             .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
             .with_columns(sangong_code(pl.col("economic_class")).alias("code"))
             .filter(pl.col("code").is_not_null())
-            .group_by("unit_id", "code")
-            .agg(
-                pl.col("amount").sum().alias("spent"), pl.len().alias("n_pay"),
-                pl.col("pay_date").min().alias("first"),
-                ref("payments", "voucher_id").sort().alias("ev_pay"),
-            )
+            .select("unit_id", "code", "voucher_id", "amount", "pay_date")
+            .collect()
+            .lazy()
+        )
+        pay = rows.group_by("unit_id", "code").agg(
+            pl.col("amount").sum().alias("spent"), pl.len().alias("n_pay"),
+            pl.col("pay_date").min().alias("first"),
         )
         fin_all = tables["final_accounts"].filter(pl.col("fiscal_year") == last)
         units_with_final = fin_all.select("unit_id").unique()
@@ -66,11 +74,14 @@ class SangongFinalAccounts(Detector):
                 ref("final_accounts", "unit_id", "fiscal_year", "economic_class").sort().alias("ev_fin"),
             )
         )
-        return (
+        over = (
             pay.join(units_with_final, on="unit_id", how="semi")
             .join(fin, on=["unit_id", "code"], how="left")
             .with_columns(pl.col("final").fill_null(0))
             .filter(pl.col("spent") > pl.col("final"))
+        )
+        return (
+            with_evidence(over, rows, ["unit_id", "code"], ref("payments", "voucher_id"), "ev_pay")
             .select(
                 pl.col("unit_id").alias("entity_id"), "unit_id", "code",
                 pl.concat_str("unit_id", pl.lit("|"), "code", pl.lit(f"|{ctx.year}")).alias("finding_key"),

@@ -12,7 +12,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Text
-from auditlib.exprs import active_payment, in_year, sangong_code, to_time
+from auditlib.exprs import active_payment, in_year, sangong_code, to_time, with_evidence
 from auditlib.registry import register
 
 
@@ -43,16 +43,17 @@ class SangongTotal(Detector):
     )
 
     def find(self, tables, ctx):
-        pay = (
+        rows = (
             tables["payments"]
             .filter(active_payment() & in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
             .filter(sangong_code(pl.col("economic_class")).is_not_null())
-            .group_by("unit_id")
-            .agg(
-                pl.col("amount").sum().alias("spent"), pl.len().alias("n_pay"),
-                pl.col("pay_date").min().alias("first"),
-                ref("payments", "voucher_id").sort().alias("ev_pay"),
-            )
+            .select("unit_id", "voucher_id", "amount", "pay_date")
+            .collect()
+            .lazy()
+        )
+        pay = rows.group_by("unit_id").agg(
+            pl.col("amount").sum().alias("spent"), pl.len().alias("n_pay"),
+            pl.col("pay_date").min().alias("first"),
         )
         ind = (
             tables["indicators"]
@@ -64,10 +65,13 @@ class SangongTotal(Detector):
                 ref("indicators", "indicator_id").sort().alias("ev_ind"),
             )
         )
-        return (
+        over = (
             pay.join(ind, on="unit_id", how="left")
             .with_columns(pl.col("budget").fill_null(0), pl.col("n_ind").fill_null(0))
             .filter(pl.col("spent") > pl.col("budget"))
+        )
+        return (
+            with_evidence(over, rows, ["unit_id"], ref("payments", "voucher_id"), "ev_pay")
             .select(
                 pl.col("unit_id").alias("entity_id"), "unit_id",
                 pl.concat_str("unit_id", pl.lit(f"|{ctx.year}")).alias("finding_key"),
