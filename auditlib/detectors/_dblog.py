@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -65,6 +65,17 @@ DDL_VERBS = (
 _MARKER = r"^<[a-z ]+>$"
 
 
+def value_mask(lf: pl.LazyFrame, col: str, test: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """``test(pl.col(col))`` as a filter condition (True where it is True; False where
+    False or null), evaluated once per distinct value of ``col`` and applied as a
+    membership test: a low-cardinality text column (a business-log action) is not
+    transformed (trimmed, lower-cased...) row by row."""
+    vals = lf.select(pl.col(col).unique()).collect()
+    true = vals.filter(test(pl.col(col)).fill_null(False))[col]
+    mask = pl.col(col).is_in(true.drop_nulls().implode()).fill_null(False)
+    return mask | pl.col(col).is_null() if true.null_count() else mask
+
+
 def no_findings() -> pl.DataFrame:
     """An empty findings frame."""
     return pl.DataFrame(
@@ -100,21 +111,47 @@ def qualify(name: str, database: str | None, prefer: set[str]) -> str:
     return f"public.{n}"
 
 
+PREPARED = {
+    "user": ("db_user",),
+    "verb": ("command",),
+    "audit_class": ("audit_class",),
+    "dialect": ("substatement_id",),
+    "statement": ("statement",),
+    "parameter": ("parameter",),
+}
+"""The columns :func:`prepare` derives, and the ``db_audit`` columns each is derived from."""
+
+
+def prepared(name: str) -> pl.Expr:
+    """The expression :func:`prepare` adds as ``name`` (a key of :data:`PREPARED`)."""
+    marker = lambda c: pl.when(pl.col(c).str.contains(_MARKER)).then(None).otherwise(pl.col(c))  # noqa: E731
+    exprs = {
+        "user": lambda: pl.col("db_user").str.strip_chars().str.to_lowercase(),
+        "verb": lambda: (
+            pl.col("command").str.strip_chars().str.to_uppercase().str.extract(r"^(\w+)", 1)
+        ),
+        "audit_class": lambda: pl.col("audit_class").str.to_uppercase(),
+        "dialect": dialect_expr,
+        "statement": lambda: marker("statement"),
+        "parameter": lambda: marker("parameter"),
+    }
+    return exprs[name]().alias(name)
+
+
 def prepare(lf: pl.LazyFrame, ctx) -> pl.LazyFrame:
     """``db_audit`` with ``user`` (lower case), ``verb`` (first word of the command, upper
     case), ``ok`` (succeeded) and ``dialect``; marker texts nulled."""
-    marker = lambda c: pl.when(pl.col(c).str.contains(_MARKER)).then(None).otherwise(pl.col(c))  # noqa: E731
     cmd = pl.col("command").str.strip_chars().str.to_uppercase()
     return lf.with_columns(
         pl.col("event_time").dt.convert_time_zone(ctx.timezone),
-        pl.col("db_user").str.strip_chars().str.to_lowercase().alias("user"),
+        prepared("user"),
         cmd.alias("cmd"),
-        cmd.str.extract(r"^(\w+)", 1).alias("verb"),
+        prepared("verb"),
         (pl.col("retcode").fill_null(0) == 0).alias("ok"),
-        marker("statement").alias("statement"),
-        marker("parameter").alias("parameter"),
-        pl.col("audit_class").str.to_uppercase().alias("audit_class"),
-        dialect_expr().alias("dialect"),
+        prepared("statement"),
+        prepared("parameter"),
+        prepared("audit_class"),
+        prepared("dialect"),
     )
 
 
@@ -228,6 +265,85 @@ def with_tables(
         copy_to.alias("copy_to"),
         pl.col("s_star").fill_null([]).alias("star"),
         pl.col("s_temp").fill_null(False).alias("temp"),
+    )
+
+
+_COMBO = ("object_name", "verb", "audit_class", "template", "dialect", "database")
+
+
+def with_table_columns(
+    df: pl.DataFrame, prefer: Iterable[str], *exprs: pl.Expr, need: pl.Expr | None = None
+) -> pl.DataFrame:
+    """``with_tables(df, prefer, need=need).with_columns(*exprs)``, only ``exprs``'s columns
+    added: the tables are worked out once per distinct combination of the columns they
+    depend on (object name, verb, audit class, template, dialect, database) and joined
+    back, so no list column is built for every row."""
+    if "template" not in df.columns:
+        if need is None:
+            need = pl.col("object_name").is_null() | (pl.col("verb") == "COPY")
+        df = with_template(df, need)
+    combos = df.select(_COMBO).unique()
+    out = with_tables(combos, prefer).with_columns(*exprs)
+    added = [c for c in out.columns if c not in combos.columns]
+    return df.join(
+        out.select(*_COMBO, *added),
+        on=list(_COMBO),
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+
+
+def statement_keys(
+    df: pl.DataFrame, gap_seconds: int = 60, *, by: str = "statement_id"
+) -> pl.DataFrame:
+    """``stmt`` (UInt32) and ``single`` (the statement has one record) for each row of
+    ``df``, in its order: :func:`add_statement_key`'s partition (account, session and
+    ``by``; a new statement after ``gap_seconds``; a record without them is its own)
+    without a string key, and without sorting ``df``'s other columns (the key columns are
+    sorted apart and the keys put back in row order). Statements are numbered in an
+    arbitrary but fixed order, the records without a key last."""
+    ok = pl.col(by).fill_null(0) > 0 if by == "statement_id" else pl.col(by).is_not_null()
+    keyed = pl.col("_keyed")
+    same = pl.lit(True)
+    for c in ("_u", "session_id", by):
+        same = same & (pl.col(c) == pl.col(c).shift(1)).fill_null(False)
+    t = pl.col("event_time")
+    gap = (t - t.shift(1) > pl.duration(seconds=gap_seconds)).fill_null(True)
+    start = ~keyed | ~keyed.shift(1).fill_null(False) | ~same | gap
+    stmt = pl.col("stmt")
+    # texts as category codes (a hash, no sort of strings); ties in time within a statement
+    # in row order: the partition does not depend on their order (callers order a
+    # statement's records by event id where it matters)
+    code = lambda e: e.cast(pl.Categorical).to_physical()  # noqa: E731
+    text = lambda c: code(pl.col(c)) if df.schema[c] == pl.String else pl.col(c)  # noqa: E731
+    return (
+        df.select(
+            (pl.col("session_id").is_not_null() & ok).alias("_keyed"),
+            code(pl.col("user").fill_null("")).alias("_u"),
+            text("session_id"),
+            text(by),
+            "event_time",
+        )
+        .with_row_index("_i")
+        .sort(
+            "_keyed",
+            "_u",
+            "session_id",
+            by,
+            "event_time",
+            "_i",
+            descending=[True, False, False, False, False, False],
+            nulls_last=True,
+        )
+        .select("_i", start.cast(pl.UInt32).cum_sum().alias("stmt"))
+        .with_columns(
+            (
+                (stmt != stmt.shift(1)).fill_null(True) & (stmt != stmt.shift(-1)).fill_null(True)
+            ).alias("single")
+        )
+        .sort("_i")
+        .drop("_i")
     )
 
 
@@ -431,9 +547,16 @@ GENERIC_ID = r"\b[A-Za-z0-9][A-Za-z0-9_\-./]*\d[A-Za-z0-9_\-./]*\b|\b\d+\b"
 """Any token with a digit: the id regex when ids come in too many shapes."""
 
 
+def _digits_out(ids: pl.Series) -> pl.Series:
+    """Each (Unicode) digit of ``ids`` replaced by ``\\x00``; ASCII ids by the cheaper ASCII
+    class (the same digits)."""
+    ascii = ids.len() == 0 or bool((ids.str.len_bytes() == ids.str.len_chars()).all())
+    return ids.str.replace_all(r"[0-9]" if ascii else r"\d", "\x00")
+
+
 def id_shapes(ids: pl.Series) -> pl.Series:
     """The distinct shapes of ids: each digit replaced by ``\\x00``."""
-    return ids.drop_nulls().unique().str.replace_all(r"\d", "\x00").unique()
+    return _digits_out(ids.drop_nulls().unique()).unique()
 
 
 def id_pattern(ids: pl.Series, max_shapes: int = 64) -> str | None:
@@ -444,7 +567,7 @@ def id_pattern(ids: pl.Series, max_shapes: int = 64) -> str | None:
     ids = ids.drop_nulls().unique()
     if ids.len() == 0:
         return None
-    shapes = ids.str.replace_all(r"\d", "\x00").unique().sort().to_list()
+    shapes = _digits_out(ids).unique().sort().to_list()
     if len(shapes) > max_shapes:
         return GENERIC_ID
     out = []
@@ -457,18 +580,29 @@ def id_pattern(ids: pl.Series, max_shapes: int = 64) -> str | None:
     return "|".join(sorted(out, key=lambda x: (-len(x), x)))
 
 
+def id_tokens(df: pl.DataFrame, pattern: str) -> pl.DataFrame:
+    """Distinct ``(stmt, object_id)``: the matches of ``pattern`` in each statement's text
+    and parameters (joined by a space); ``df`` holds one row per ``stmt``. The text is
+    joined only for rows with parameters (a copy of every statement cost more than the
+    regex), and the matches are made distinct per row (no hash of every pair)."""
+    has_p = pl.col("parameter").is_not_null()
+    text = pl.concat_str(pl.col("statement"), pl.col("parameter"), separator=" ", ignore_nulls=True)
+    found = lambda e: e.str.extract_all(pattern).list.unique().alias("object_id")  # noqa: E731
+    no_p = df.filter(~has_p) if df["parameter"].null_count() < df.height else df
+    parts = [no_p.select("stmt", found(pl.col("statement")))]
+    if df["parameter"].null_count():
+        parts.append(df.filter(has_p).select("stmt", found(text)))
+    return pl.concat(parts).explode("object_id").drop_nulls("object_id")
+
+
 def object_tokens(df: pl.DataFrame, ids: pl.DataFrame, pattern: str | None) -> pl.DataFrame:
     """``(stmt, object_id)`` pairs: business object ids (``ids.object_id``) found in the
     statement or parameters of each row of ``df`` (a ``stmt`` key column)."""
-    schema = {"stmt": pl.String, "object_id": pl.String}
+    schema = {"stmt": df.schema.get("stmt", pl.String), "object_id": pl.String}
     if pattern is None or df.height == 0:
         return pl.DataFrame(schema=schema)
-    text = pl.concat_str(pl.col("statement"), pl.col("parameter"), separator=" ", ignore_nulls=True)
     return (
-        df.select("stmt", text.str.extract_all(pattern).alias("object_id"))
-        .explode("object_id")
-        .drop_nulls("object_id")
-        .unique()
+        id_tokens(df, pattern)
         .join(ids.select("object_id").unique(), on="object_id", how="semi")
         .select(list(schema))
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -29,11 +30,14 @@ from sqlglot import exp
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors._dblog import (
+    PREPARED,
     WRITE_VERBS,
-    add_statement_key,
     id_pattern,
     object_tokens,
     prepare,
+    prepared,
+    statement_keys,
+    value_mask,
 )
 from auditlib.detectors._dbsql import parse
 from auditlib.detectors.base import fmt_money
@@ -54,20 +58,37 @@ NOT_DATA = ("user", "report", "config")
 SESSION_ACTIONS = ("login", "logout")
 
 
-def business(lf: pl.LazyFrame, ctx) -> pl.LazyFrame:
-    """Successful business operations on a data object (voucher, indicator, payee...;
-    not log-ins, users, reports or configuration), times in the run's zone."""
-    return lf.with_columns(
+def _business_cols(ctx) -> list[pl.Expr]:
+    return [
         pl.col("event_time").dt.convert_time_zone(ctx.timezone),
         action_key(pl.col("action")).alias("action"),
         action_key(pl.col("object_type")).alias("object_type"),
-    ).filter(
+    ]
+
+
+def business_at(lf: pl.LazyFrame, idx: pl.Series, ctx) -> pl.DataFrame:
+    """The rows ``idx`` (positions) of the business log as :func:`business` gives them:
+    the columns of the few rows reported are read at the end, not carried along."""
+    df = lf.collect().select(pl.all().gather(idx))
+    return df.with_columns(_business_cols(ctx))
+
+
+def business(lf: pl.LazyFrame, ctx, actions: Iterable[str] | None = None) -> pl.LazyFrame:
+    """Successful business operations on a data object (voucher, indicator, payee...;
+    not log-ins, users, reports or configuration; of ``actions`` if given), times in the
+    run's zone. The rows are chosen before the columns are transformed, and the action and
+    object type tests run once per distinct value (:func:`value_mask`)."""
+    act = lambda a: ~action_key(a).is_in(SESSION_ACTIONS)  # noqa: E731
+    if actions is not None:
+        keys = list(actions)
+        act = lambda a: ~action_key(a).is_in(SESSION_ACTIONS) & action_key(a).is_in(keys)  # noqa: E731
+    return lf.filter(
         succeeded(pl.col("result"))
         & pl.col("object_id").is_not_null()
         & pl.col("event_time").is_not_null()
-        & ~pl.col("action").is_in(SESSION_ACTIONS)
-        & ~pl.col("object_type").fill_null("").is_in(NOT_DATA)
-    )
+        & value_mask(lf, "action", act)
+        & value_mask(lf, "object_type", lambda o: ~action_key(o).fill_null("").is_in(NOT_DATA))
+    ).with_columns(_business_cols(ctx))
 
 
 def span(lf: pl.LazyFrame) -> tuple:
@@ -78,49 +99,148 @@ def span(lf: pl.LazyFrame) -> tuple:
     return row["a"][0], row["b"][0]
 
 
-def writes(
+_ROW_COLS = ("_r", "event_time", "user", "statement", "parameter")
+"""What the shared write rows hold besides the key: the row in ``db_audit`` (``_r``; other
+columns are read from there for the rows that need them), time, account and texts."""
+GAP_SECONDS = 60
+"""Records of one (account, session, statement id) more than this apart: two statements."""
+
+
+def audit_at(audit: pl.LazyFrame, idx: pl.Series, *cols: str) -> pl.DataFrame:
+    """``db_audit`` columns ``cols`` of the rows ``idx`` (positions), as :func:`prepare`
+    gives them for the names it derives (``user``, ``verb``, ``dialect``...): only the
+    columns asked are read, for the rows asked."""
+    raw = sorted({c for name in cols for c in PREPARED.get(name, (name,))})
+    sub = audit.select(raw).collect().select(pl.all().gather(idx))
+    return sub.select(prepared(c) if c in PREPARED else pl.col(c) for c in cols)
+
+
+def _is_write(verbs: tuple[str, ...]) -> pl.Expr:
+    return pl.col("verb").is_in(verbs) | (pl.col("audit_class") == "WRITE")
+
+
+def _write_rows(audit: pl.LazyFrame, ctx) -> pl.DataFrame:
+    keys = ("session_id", "statement_id")
+    rows = (
+        prepare(audit.with_row_index("_r"), ctx)
+        .filter(pl.col("ok") & pl.col("event_time").is_not_null() & _is_write(WRITE_VERBS))
+        .select(*_ROW_COLS, *keys)
+        .collect()
+    )
+    return _keyed(rows).drop(keys)
+
+
+def _keyed(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (in their order: sorting the text columns would copy them; with
+    ``session_id`` and ``statement_id``) with ``stmt`` and ``single``
+    (:func:`auditlib.detectors._dblog.statement_keys`)."""
+    return rows.with_columns(statement_keys(rows, GAP_SECONDS))
+
+
+def _statements(df: pl.DataFrame, audit: pl.LazyFrame) -> pl.DataFrame:
+    cols = [
+        "stmt",
+        "_r",
+        pl.col("_r").alias("_cr"),
+        pl.col("event_time").alias("db_time"),
+        "user",
+        "statement",
+        "parameter",
+    ]
+    if df["single"].all():  # one record a statement: the rows' own columns, not copied
+        return df.select(cols)
+    multi = df.filter(~pl.col("single"))
+    multi = multi.with_columns(audit_at(audit, multi["_r"], "event_id").get_columns())
+    has_stmt = pl.col("statement").is_not_null()
+    multi = (
+        multi.sort("stmt", "event_time", "event_id")
+        .group_by("stmt", maintain_order=True)
+        .agg(  # rows keep their order within a group
+            pl.col("_r").first(),
+            pl.coalesce(pl.col("_r").filter(has_stmt).first(), pl.col("_r").first()).alias("_cr"),
+            pl.col("event_time").first().alias("db_time"),
+            pl.col("user").first(),
+            pl.col("statement").drop_nulls().first(),
+            pl.col("parameter").drop_nulls().first(),
+        )
+    )
+    return pl.concat([df.filter(pl.col("single")).select(cols), multi])
+
+
+def statements(df: pl.DataFrame, audit: pl.LazyFrame) -> pl.DataFrame:
+    """One row per statement of :func:`write_statements` rows: ``stmt``, time
+    (``db_time``), account, text and parameters, and the ``db_audit`` rows of its first
+    record (``_r``) and of the record giving its command (``_cr``: the first with a
+    statement text); :func:`details` adds the columns read from them, :func:`evidence`
+    the evidence refs (both for the statements reported only)."""
+    return _statements(df, audit)
+
+
+def details(stm: pl.DataFrame, audit: pl.LazyFrame) -> pl.DataFrame:
+    """Add the first event (``db_event``), ``db_user``, ``dialect`` and ``command`` of
+    statements (:func:`statements`), read from ``db_audit``."""
+    first = audit_at(audit, stm["_r"], "event_id", "db_user", "dialect")
+    cmd = audit_at(audit, stm["_cr"], "verb")
+    return stm.with_columns(
+        first["event_id"].alias("db_event"),
+        first["db_user"],
+        first["dialect"],
+        cmd["verb"].alias("command"),
+    )
+
+
+def write_statements(
     audit: pl.LazyFrame,
     ctx,
     *,
     users: list[str] | None = None,
     verbs: tuple[str, ...] = WRITE_VERBS,
-) -> pl.DataFrame:
-    """Successful DB writes (of ``users`` if given) as ``prepare`` rows with a ``stmt`` key."""
-    lf = prepare(audit, ctx).filter(
-        pl.col("ok")
-        & pl.col("event_time").is_not_null()
-        & (pl.col("verb").is_in(verbs) | (pl.col("audit_class") == "WRITE"))
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(rows, statements)``: successful DB writes (verb in ``verbs`` or pgAudit class
+    WRITE) as narrow rows (:data:`_ROW_COLS`) with an integer ``stmt`` key and ``single``
+    (the statement has one record; rows in log order), and their :func:`statements` (of
+    ``users`` if given; the rows are every account's when the verbs are all writes).
+
+    The writes and statements of every account are worked out once per run and shared
+    by the ``xcheck.*`` detectors (``ctx.shared``). The key holds the account, so an
+    account's statements are a subset of them; a verb subset is keyed again, as
+    :func:`auditlib.detectors._dblog.add_statement_key` keys it alone (without the other
+    verbs' records a statement's records may be too far apart)."""
+    tag = f"gap={GAP_SECONDS},verbs={','.join(WRITE_VERBS)}"
+    rows = ctx.shared(f"xcheck.writes({tag})", (audit,), lambda: _write_rows(audit, ctx))
+    if set(verbs) != set(WRITE_VERBS):
+        kind = audit_at(audit, rows["_r"], "verb", "audit_class")
+        sub = rows.filter(kind.select(_is_write(verbs)).to_series())
+        if users is not None:
+            sub = sub.filter(pl.col("user").is_in(users))
+        if sub.height < rows.height:
+            sub = sub.drop("stmt", "single")
+            sub = _keyed(
+                sub.with_columns(
+                    audit_at(audit, sub["_r"], "session_id", "statement_id").get_columns()
+                )
+            ).drop("session_id", "statement_id")
+            return sub, _statements(sub, audit)
+    stm = ctx.shared(f"xcheck.statements({tag})", (audit,), lambda: _statements(rows, audit))
+    if users is not None:  # rows: every account's (a copy would cost memory)
+        stm = stm.filter(pl.col("user").is_in(users))
+    return rows, stm
+
+
+def evidence(out: pl.DataFrame, rows: pl.DataFrame, audit: pl.LazyFrame) -> pl.DataFrame:
+    """Add ``evidence``: the ``db_audit:<event id>`` refs of the statements (``stmt``) of
+    ``out``, from their :func:`write_statements` rows in time and event id order."""
+    mine = rows.filter(pl.col("stmt").is_in(out["stmt"].unique().implode())).select(
+        "stmt", "event_time", "_r"
     )
-    if users is not None:
-        lf = lf.filter(pl.col("user").is_in(users))
-    return add_statement_key(lf.collect())
-
-
-def statements(df: pl.DataFrame, *extra: pl.Expr) -> pl.DataFrame:
-    """One row per statement of :func:`writes` rows: first event, time, account, text,
-    parameters, command and evidence refs (plus ``extra`` aggregations)."""
-    has_stmt = pl.col("statement").is_not_null()
-    opt = [pl.col("template").drop_nulls().first()] if "template" in df.columns else []
-    return (
-        df.with_columns(ref("db_audit", "event_id"))
+    refs = (
+        mine.with_columns(audit_at(audit, mine["_r"], "event_id").get_columns())
         .sort("stmt", "event_time", "event_id")
-        .group_by("stmt")
-        .agg(  # rows keep their order within a group
-            pl.col("event_id").first().alias("db_event"),
-            pl.col("event_time").first().alias("db_time"),
-            pl.col("db_user").first(),
-            pl.col("user").first(),
-            pl.col("dialect").first(),
-            pl.col("statement").drop_nulls().first(),
-            pl.col("parameter").drop_nulls().first(),
-            pl.coalesce(pl.col("verb").filter(has_stmt).first(), pl.col("verb").first()).alias(
-                "command"
-            ),
-            pl.col("ref").alias("evidence"),
-            *opt,
-            *extra,
-        )
+        .select("stmt", ref("db_audit", "event_id"))
+        .group_by("stmt", maintain_order=True)
+        .agg(pl.col("ref").alias("evidence"))
     )
+    return out.join(refs, on="stmt", how="left", maintain_order="left")
 
 
 def links(stmts: pl.DataFrame, biz: pl.DataFrame) -> pl.DataFrame:

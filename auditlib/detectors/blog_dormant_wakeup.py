@@ -87,6 +87,93 @@ class BlogDormantWakeup(Detector):
         "the first on {first_act}.",
     )
 
+    @staticmethod
+    def _wakes(log, raw, start, logs_creation, created, dormant) -> pl.LazyFrame:
+        """The events that end a dormancy: after ``dormant`` without an event of the user,
+        or the user's first event ``dormant`` after the log starts (a user not created in
+        the period, when the log shows creations). Each user's successful events in (time,
+        event id) order: only the users (as category codes) and times are sorted, not the
+        log's text columns; the event ids decide only between events of one user at one
+        time, and are read for the few tied times of the wakes found."""
+        df = log.collect()  # the loaded frame: columns are read, not copied
+        keep = (
+            succeeded(pl.col("result"))
+            & pl.col("event_time").is_not_null()
+            & pl.col("user_id").is_not_null()
+        )
+        k = (
+            df.select(
+                pl.when(keep)
+                .then(pl.col("user_id").cast(pl.Categorical).to_physical())
+                .alias("_u"),
+                pl.col("event_time").alias("_t"),
+            )
+            .with_row_index("_r")
+            .filter(pl.col("_u").is_not_null())
+        )
+        u, t = pl.col("_u"), pl.col("_t")
+        same_u = (u == u.shift(1)).fill_null(False)
+        first_at_t = ~(same_u & (t == t.shift(1)).fill_null(False))
+        log_start = df.select(pl.col("event_time").min()).item()  # an instant, as ``start``
+        with_creation = bool(logs_creation.collect()["logs_creation"][0])
+        # the first event of a user at a time may wake (a later one at the same time is 0 s
+        # after it); which one is first is settled by event id below
+        cand = (
+            k.sort("_u", "_t")
+            .with_columns(pl.when(same_u).then(t.shift(1)).alias("_p"))
+            .filter(
+                first_at_t
+                & (
+                    (t - pl.col("_p") >= dormant)
+                    | (
+                        pl.col("_p").is_null()
+                        & pl.lit(with_creation)
+                        & (t - pl.lit(log_start, dtype=k.schema["_t"]) >= dormant)
+                    )
+                )
+            )
+            .select("_u", "_t", "_p")
+        )
+        eid = df["event_id"]
+
+        def at(keys: pl.DataFrame, how: str) -> pl.DataFrame:
+            """Per (user, time) of ``keys``: the row of the first (``min``) or last (``max``)
+            event id of the user's events at that time."""
+            rows = k.join(keys, on=["_u", "_t"], how="semi")
+            rows = rows.with_columns(eid.gather(rows["_r"]).alias("_e"))
+            pick = pl.col("_e").arg_min() if how == "min" else pl.col("_e").arg_max()
+            return rows.group_by("_u", "_t").agg(pl.col("_r").get(pick), pl.col("_e").get(pick))
+
+        w = at(cand.select("_u", "_t"), "min")
+        p = at(cand.select("_u", pl.col("_p").alias("_t")).drop_nulls(), "max").rename(
+            {"_t": "_p", "_r": "_pr", "_e": "prev_id"}
+        )
+        w = cand.join(w, on=["_u", "_t"]).join(p, on=["_u", "_p"], how="left")
+        tz_t = raw.select("t").collect_schema()["t"]
+        wk = (
+            df.select(pl.col("user_id"), pl.col("action"))
+            .gather(w["_r"])
+            .with_columns(action_key(pl.col("action")).alias("action"))
+        )
+        return (
+            pl.DataFrame(
+                {
+                    "user_id": wk["user_id"],
+                    "w_id": w["_e"],
+                    "w_t": w["_t"],
+                    "w_action": wk["action"],
+                    "prev_t": w["_p"],
+                    "prev_id": w["prev_id"],
+                }
+            )
+            .lazy()
+            .with_columns(pl.col("w_t", "prev_t").dt.convert_time_zone(tz_t.time_zone))
+            .join(start, how="cross")
+            .join(created, on="user_id", how="left")
+            .filter(pl.col("prev_t").is_not_null() | pl.col("created").is_null())
+            .drop("created")
+        )
+
     def find(self, tables, ctx):
         tz = ctx.timezone
         raw = tables["business_log"].with_columns(
@@ -102,48 +189,18 @@ class BlogDormantWakeup(Detector):
         logs_creation = raw.filter(pl.col("action") == "user_create").select(
             (pl.len() > 0).alias("logs_creation")
         )
-        ev = (
-            raw.filter(
-                succeeded(pl.col("result"))
-                & pl.col("t").is_not_null()
-                & pl.col("user_id").is_not_null()
-            )
-            .select("event_id", "user_id", "unit_id", "action", "t")
-            .sort("user_id", "t", "event_id")
-            .with_columns(
-                pl.col("t").shift(1).over("user_id").alias("prev_t"),
-                pl.col("event_id").shift(1).over("user_id").alias("prev_id"),
-            )
-        )
         dormant = pl.duration(days=self.dormant_days)
-        wakes = (
-            ev.join(start, how="cross")
-            .join(logs_creation, how="cross")
-            .join(created, on="user_id", how="left")
-            .filter(
-                (pl.col("t") - pl.col("prev_t") >= dormant)
-                | (
-                    pl.col("prev_t").is_null()
-                    & (pl.col("t") - pl.col("log_start") >= dormant)
-                    & pl.col("logs_creation")
-                    & pl.col("created").is_null()
-                )
-            )
-            .select(
-                "user_id",
-                pl.col("event_id").alias("w_id"),
-                pl.col("t").alias("w_t"),
-                pl.col("action").alias("w_action"),
-                "prev_t",
-                "prev_id",
-                "log_start",
-            )
-        )
-        acts = ev.filter(pl.col("action").is_in(SENSITIVE)).select(
+        wakes = self._wakes(tables["business_log"], raw, start, logs_creation, created, dormant)
+        acts = raw.filter(
+            succeeded(pl.col("result"))
+            & pl.col("t").is_not_null()
+            & pl.col("user_id").is_not_null()
+            & pl.col("action").is_in(SENSITIVE)
+        ).select(
             "user_id",
             pl.col("t").alias("a_t"),
             pl.col("action").alias("a_action"),
-            ref("business_log", "event_id").alias("a_ref"),
+            pl.col("event_id").alias("a_id"),
             "unit_id",
         )
         in_follow = (pl.col("a_t") >= pl.col("w_t")) & (
@@ -152,6 +209,7 @@ class BlogDormantWakeup(Detector):
         per_type = (
             wakes.join(acts, on="user_id", how="inner")
             .filter(in_follow)
+            .with_columns(ref("business_log", "a_id").alias("a_ref"))  # refs of these only
             .group_by("w_id", "a_action")
             .agg(
                 pl.len().alias("n"),

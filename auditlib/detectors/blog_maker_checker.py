@@ -27,6 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditlib.alerts.schema import ref
+from auditlib.detectors._dblog import value_mask
 from auditlib.detectors.base import Detector, Text
 from auditlib.exprs import action_key, active_payment, succeeded
 from auditlib.registry import register
@@ -63,44 +64,57 @@ class BlogMakerChecker(Detector):
 
     def find(self, tables, ctx):
         tz = ctx.timezone
-        log = (
-            tables["business_log"]
-            .with_columns(action_key(pl.col("action")).alias("action"))
-            .filter(
-                pl.col("action").is_in(["voucher_create", "voucher_approve"])
+        bl = tables["business_log"]
+        wanted = lambda a: action_key(a).is_in(["voucher_create", "voucher_approve"])  # noqa: E731
+        log = (  # the rows chosen first (the action tested per distinct value), then keyed
+            bl.filter(
+                value_mask(bl, "action", wanted)
                 & succeeded(pl.col("result"))
                 & pl.col("object_id").is_not_null()
                 & pl.col("user_id").is_not_null()
             )
+            .with_columns(action_key(pl.col("action")).alias("action"))
             .select(
                 pl.col("object_id").alias("voucher_id"),
                 "user_id",
                 "action",
-                ref("business_log", "event_id"),
+                "event_id",
                 pl.col("event_time").dt.convert_time_zone(tz),
                 pl.col("unit_id").alias("log_unit"),
             )
         )
         is_c, is_a = pl.col("action") == "voucher_create", pl.col("action") == "voucher_approve"
-        by_log = (
-            log.group_by("voucher_id", "user_id")
+        key = ["voucher_id", "user_id"]
+        # the (voucher, user) pairs with both a draft and an approval: a join of the two
+        # key sets (no group-by over every draft and approval), then the pairs' events only
+        pairs = (
+            log.filter(is_c)
+            .select(key)
+            .join(log.filter(is_a).select(key), on=key, how="inner")
+            .unique()
+        )
+        mine = log.join(pairs, on=key, how="semi")
+        agg = mine.group_by(key).agg(
+            pl.col("event_time").filter(is_c).min().alias("log_created"),
+            pl.col("event_time").filter(is_a).min().alias("log_approved"),
+            pl.col("log_unit").drop_nulls().min(),
+        )
+        refs = (
+            mine.with_columns(ref("business_log", "event_id"))
+            .group_by(key)
             .agg(
                 pl.col("ref").filter(is_c).sort().alias("c_refs"),
                 pl.col("ref").filter(is_a).sort().alias("a_refs"),
-                pl.col("event_time").filter(is_c).min().alias("log_created"),
-                pl.col("event_time").filter(is_a).min().alias("log_approved"),
-                pl.col("log_unit").drop_nulls().min(),
             )
-            .filter((pl.col("c_refs").list.len() > 0) & (pl.col("a_refs").list.len() > 0))
-            .select(
-                "voucher_id",
-                "user_id",
-                "log_created",
-                "log_approved",
-                "log_unit",
-                pl.concat_list("c_refs", "a_refs").alias("log_refs"),
-                pl.lit(True).alias("in_log"),
-            )
+        )
+        by_log = agg.join(refs, on=key, how="left").select(
+            "voucher_id",
+            "user_id",
+            "log_created",
+            "log_approved",
+            "log_unit",
+            pl.concat_list("c_refs", "a_refs").alias("log_refs"),
+            pl.lit(True).alias("in_log"),
         )
         pay = tables["payments"] if "payments" in tables else TABLES["payments"].empty(tz).lazy()
         pay = pay.select(

@@ -122,6 +122,31 @@ class DbRareCombo(Detector):
         "(threshold {min_stability:pct}).",
     )
 
+    @staticmethod
+    def _objects(df: pl.DataFrame, lf: pl.LazyFrame, keyed: list[str]) -> pl.Series:
+        """The object of each record: the first of the tables it writes, reads or names
+        (:func:`with_tables`). With ``object_name`` that is its first name (worked out per
+        distinct value); without, the statement is read (those records only)."""
+        names = df.select(pl.col("object_name").unique().drop_nulls())
+        first = pl.col("object_name").str.replace_all(r"[\"`]", "").str.to_lowercase()
+        first = first.str.split("|").list.first()
+        first = pl.when(first.str.contains(".", literal=True)).then(first)
+        first = first.otherwise(pl.lit("public.") + first)
+        names = names.with_columns(first.alias("object"))
+        obj = df.select(
+            pl.col("object_name").replace_strict(
+                names["object_name"], names["object"], default=None, return_dtype=pl.String
+            )
+        ).to_series()
+        if df["object_name"].null_count():
+            cols = ("_r", "verb", "audit_class", "statement", "object_name", "dialect", "database")
+            sub = lf.filter(pl.col("object_name").is_null()).select(cols).collect()
+            sub = with_tables(sub, keyed).select(
+                "_r", pl.concat_list("writes", "reads", "objects").list.first().alias("object")
+            )
+            obj = obj.scatter(df["_r"].search_sorted(sub["_r"]), sub["object"])
+        return obj.fill_null("—").alias("object")
+
     def find(self, tables, ctx):
         return self._find(tables, ctx).sort("entity_id", "finding_key")
 
@@ -134,24 +159,37 @@ class DbRareCombo(Detector):
             & pl.col("object_name").is_not_null()
             & pl.col("verb").is_in(["READ", "WRITE"])
         )
-        df = (
-            prepare(tables["db_audit"], ctx)
-            .filter(
-                pl.col("ok")
-                & pl.col("event_time").is_not_null()
-                & pl.col("verb").is_not_null()
-                & ~pl.col("verb").is_in(NOISE)
-                & ~mariadb_table_event
-            )
-            .collect()
+        cols = (
+            "event_id",
+            "event_time",
+            "db_user",
+            "command",
+            "retcode",
+            "statement",
+            "parameter",
+            "substatement_id",
+            "audit_class",
+            "object_name",
+            "database",
         )
+        lf = prepare(tables["db_audit"].select(cols).with_row_index("_r"), ctx).filter(
+            pl.col("ok")
+            & pl.col("event_time").is_not_null()
+            & pl.col("verb").is_not_null()
+            & ~pl.col("verb").is_in(NOISE)
+            & ~mariadb_table_event
+        )
+        df = lf.select("_r", "event_id", "event_time", "db_user", "user", "verb", "object_name")
+        df = df.collect()
         if df.height == 0:
             return no_findings()
-        df = with_tables(df, keyed).with_columns(
-            pl.concat_list("writes", "reads", "objects")
-            .list.first()
-            .fill_null("—")
-            .alias("object"),
+        df = df.with_columns(self._objects(df, lf, keyed)).select(
+            "event_id",
+            "event_time",
+            "db_user",
+            "user",
+            "verb",
+            "object",
             pl.col("event_time").dt.date().alias("day"),
             pl.col("event_time").dt.hour().cast(pl.Int32).alias("hour"),
         )
@@ -169,16 +207,10 @@ class DbRareCombo(Detector):
             )
             .filter(pl.col("active_days") >= self.min_days)
         )
-        combos = (
-            df.join(acct, on="user", how="inner")
-            .group_by(*key, "day", "hour")
-            .agg(
-                pl.len().alias("n"),
-                pl.col("db_user").first(),
-                pl.col("event_time").min(),
-                pl.col("event_id").sort_by("event_time", "event_id").alias("ids"),
-                pl.col("cut").first(),
-            )
+        combos = (  # accounts judged: joined to the combinations, not to every record
+            df.group_by(*key, "day", "hour")
+            .agg(pl.len().alias("n"), pl.col("db_user").first(), pl.col("event_time").min())
+            .join(acct.select("user", "cut"), on="user", how="inner")
         )
         if combos.height == 0:
             return no_findings()
@@ -229,6 +261,13 @@ class DbRareCombo(Detector):
         )
         if rare.height == 0:
             return no_findings()
+        # evidence: the first events of the rare combinations' records only
+        ids = (
+            df.join(rare.select(*key, "day", "hour"), on=[*key, "day", "hour"], how="semi")
+            .sort("event_time", "event_id")
+            .group_by(*key, "hour")
+            .agg(pl.col("event_id").head(self.max_evidence).alias("ids"))
+        )
         g = (
             rare.sort("event_time")
             .group_by(*key, "hour")
@@ -237,16 +276,13 @@ class DbRareCombo(Detector):
                 pl.col("event_time").min(),
                 pl.col("n").sum().alias("n_events"),
                 pl.col("day").n_unique().alias("n_days"),
-                pl.col("ids")
-                .list.explode(keep_nulls=False, empty_as_null=False)
-                .head(self.max_evidence)
-                .alias("ids"),
                 *[
                     pl.col(c).first()
                     for c in ("combo_days", "max_days", "active_days", "baseline_days", "stability")
                 ],
             )
         )
+        g = g.join(ids, on=[*key, "hour"], how="left")
         serious = pl.col("verb").is_in([*WRITE_VERBS, *DDL_VERBS]) | pl.col("object").is_in(keyed)
         return g.select(
             "entity_id",

@@ -31,12 +31,12 @@ from auditlib.detectors._dblog import fmt_time, no_findings
 from auditlib.detectors._xcheck import (
     OBJECT_ZH,
     business,
+    business_at,
     gap_text,
     links,
     money_text,
     span,
-    statements,
-    writes,
+    write_statements,
 )
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.exprs import action_name
@@ -106,44 +106,43 @@ class XcheckApprovalWithoutWrite(Detector):
         d0, d1 = span(tables["db_audit"])
         if d0 is None:
             return no_findings()
+        # the business events judged, narrow: row (``_b``), time and object; the other
+        # columns are read for the events reported only
+        log = tables["business_log"]
         biz = (
-            business(tables["business_log"], ctx)
-            .filter(
-                pl.col("action").is_in(list(self.actions))
-                & pl.col("event_time").is_between(d0 + tol, d1 - tol)
-            )
-            .select(
-                pl.col("event_id").alias("biz_event"),
-                pl.col("event_time").alias("biz_time"),
-                "user_id",
-                "action",
-                "object_type",
-                "object_id",
-                "unit_id",
-            )
+            business(log.with_row_index("_b"), ctx, self.actions)
+            .filter(pl.col("event_time").is_between(d0 + tol, d1 - tol))
+            .select("_b", pl.col("event_time").alias("biz_time"), "object_id")
             .collect()
         )
         if biz.height == 0:
             return no_findings()
-        stm = statements(writes(tables["db_audit"], ctx))
+        _, stm = write_statements(tables["db_audit"], ctx)
         pairs = links(stm, biz).join(stm.select("stmt", "db_time"), on="stmt")
         near = biz.join(pairs, on="object_id", how="left").with_columns(
             (pl.col("db_time") - pl.col("biz_time")).abs().alias("gap")
         )
-        ok = near.filter(pl.col("gap") <= tol).select("biz_event").unique()
+        ok = near.filter(pl.col("gap") <= tol).select("_b").unique()
         rate = ok.height / biz.height
         if biz.height >= 20 and rate < self.min_link_rate:
             return no_findings()
         nearest = (  # for the explanation: only the business events left unmatched
             near.filter(pl.col("gap").is_not_null())
-            .join(ok, on="biz_event", how="anti")
-            .sort("gap", "stmt")
-            .group_by("biz_event")
+            .join(ok, on="_b", how="anti")
+            .sort("gap", "db_time")  # ties: the earlier write
+            .group_by("_b")
             .agg(pl.col("db_time").first().alias("near_time"), pl.col("gap").first())
         )
-        out = biz.join(ok, on="biz_event", how="anti").join(nearest, on="biz_event", how="left")
+        del near
+        out = biz.join(ok, on="_b", how="anti")
         if out.height == 0:
             return no_findings()
+        cols = ("event_id", "user_id", "action", "object_type", "unit_id")
+        out = (
+            out.with_columns(business_at(log, out["_b"], ctx).select(cols).get_columns())
+            .rename({"event_id": "biz_event"})
+            .join(nearest, on="_b", how="left")
+        )
         pay = (
             tables["payments"]
             if "payments" in tables

@@ -32,6 +32,8 @@ event; clocks of the two logs out of step by more than the tolerance.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from auditlib.alerts.schema import ref
@@ -40,21 +42,25 @@ from auditlib.detectors._dblog import (
     day_hour,
     id_pattern,
     id_shapes,
+    id_tokens,
     no_findings,
     off_hours,
     routine,
     settings_of,
     statement_text,
-    with_tables,
+    with_table_columns,
     with_template,
 )
 from auditlib.detectors._xcheck import (
+    audit_at,
     business,
+    business_at,
+    details,
+    evidence,
     gap_text,
     money_text,
     span,
-    statements,
-    writes,
+    write_statements,
 )
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.exprs import action_name
@@ -130,35 +136,26 @@ class XcheckUnexplainedWrite(Detector):
         app, protected, _ = settings_of(ctx)
         tol = pl.duration(seconds=self.tolerance_seconds)
         b0, b1 = span(tables["business_log"])
-        rows = writes(tables["db_audit"], ctx, users=app)
-        if b0 is None or rows.height == 0:
+        # every account's writes (shared with the other xcheck.* detectors); the statements
+        # judged are the application's writing protected tables (``tabs``), inside the
+        # business log's span. Only their keys and times are copied: the wide columns are
+        # joined to the statements left unexplained
+        audit = tables["db_audit"]
+        rows, every = write_statements(audit, ctx)
+        if b0 is None or every.height == 0:
             return no_findings()
-        rows = with_tables(rows, protected).with_columns(
-            pl.col("writes")
-            .list.eval(pl.element().filter(pl.element().is_in(protected)))
-            .alias("hit")
+        tabs = self._tables(rows, audit, app, protected)
+        stm = (
+            every.select("stmt", "db_time")
+            .join(tabs.select("stmt"), on="stmt", how="semi")
+            .filter(pl.col("db_time").is_between(b0 - tol, b1 + tol))
         )
-        stm = statements(
-            rows,
-            pl.col("hit")
-            .list.explode(keep_nulls=False, empty_as_null=False)
-            .unique()
-            .sort()
-            .alias("tables"),
-        )
-        stm = stm.filter(pl.col("tables").list.len() > 0)
-        every = stm  # the account's history, for routine statements
-        stm = stm.filter(pl.col("db_time").is_between(b0 - tol, b1 + tol))
+        # the business events, narrow: row (``_b``), time and object; the other columns are
+        # read for the events an explanation names only
+        log = tables["business_log"]
         biz = (
-            business(tables["business_log"], ctx)
-            .select(
-                pl.col("event_id").alias("biz_event"),
-                pl.col("event_time").alias("biz_time"),
-                "action",
-                "object_type",
-                "object_id",
-                "unit_id",
-            )
+            business(log.with_row_index("_b"), ctx)
+            .select("_b", pl.col("event_time").alias("biz_time"), "object_id")
             .collect()
         )
         if stm.height == 0:
@@ -169,29 +166,22 @@ class XcheckUnexplainedWrite(Detector):
         shapes = id_shapes(biz["object_id"])
         pattern = id_pattern(shapes)
         pat = id_pattern(shapes.filter(shapes.str.contains(r"[^\x00]")))
-        text = pl.concat_str("statement", "parameter", separator=" ", ignore_nulls=True)
         biz_ids = biz.select("object_id").unique()
 
         def tokens(rx: str | None) -> pl.DataFrame:
             if rx is None:
-                return pl.DataFrame(schema={"stmt": pl.String, "object_id": pl.String})
-            return (
-                stm.select("stmt", text.str.extract_all(rx).alias("object_id"))
-                .explode("object_id")
-                .drop_nulls("object_id")
-                .unique()
-            )
+                return pl.DataFrame(schema={"stmt": stm.schema["stmt"], "object_id": pl.String})
+            return id_tokens(every, rx).join(stm, on="stmt", how="semi")
 
         found = tokens(pattern)
-        pairs = found.join(biz_ids, on="object_id", how="semi").join(
-            stm.select("stmt", "db_time"), on="stmt"
-        )
-        near = pairs.join(biz, on="object_id").with_columns(
-            (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
-        )
-        matched = near.filter(pl.col("gap") <= tol).select("stmt").unique()
+        pairs = found.join(biz_ids, on="object_id", how="semi").join(stm, on="stmt")
+        gap = (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
+        matched = pairs.join(biz, on="object_id").filter(gap <= tol).select("stmt").unique()
+        near = pairs.join(matched, on="stmt", how="anti").join(biz, on="object_id")
+        cols = ("event_id", "action", "unit_id")
         nearest = (  # for the explanation: only the statements left unmatched
-            near.join(matched, on="stmt", how="anti")
+            near.with_columns(*business_at(log, near["_b"], ctx).select(cols).get_columns(), gap)
+            .rename({"event_id": "biz_event"})
             .sort("gap", "biz_event")
             .group_by("stmt")
             .first()
@@ -215,7 +205,11 @@ class XcheckUnexplainedWrite(Detector):
             .agg(pl.col("object_id").unique().sort().alias("unknown"))
         )
         out = (
-            stm.join(matched, on="stmt", how="anti")
+            details(
+                stm.join(matched, on="stmt", how="anti").join(every.drop("db_time"), on="stmt"),
+                audit,
+            )
+            .join(tabs, on="stmt")
             .join(known, on="stmt", how="left")
             .join(unknown, on="stmt", how="left")
             .join(nearest, on="stmt", how="left")
@@ -229,14 +223,17 @@ class XcheckUnexplainedWrite(Detector):
             )
         )
         out = pl.concat(
-            [out.filter(pl.col("kind") != "noid"), self._idless(out, every, pairs, biz)],
+            [
+                out.filter(pl.col("kind") != "noid"),
+                self._idless(out, every, audit, tabs, pairs, lambda: self._biz(log, ctx)),
+            ],
             how="diagonal_relaxed",
         )
         if out.height == 0 or (
             stm.height >= 20 and 1 - out.height / stm.height < self.min_link_rate
         ):
             return no_findings()  # nothing unexplained, or the logs cannot be linked at all
-        out = off_hours(out.rename({"db_time": "event_time"}), ctx)
+        out = evidence(off_hours(out.rename({"db_time": "event_time"}), ctx), rows, audit)
         pay = (
             tables["payments"]
             if "payments" in tables
@@ -349,14 +346,66 @@ class XcheckUnexplainedWrite(Detector):
             .alias("score"),
         )
 
-    def _idless(self, out, stm, pairs, biz) -> pl.DataFrame:
+    @staticmethod
+    def _tables(
+        rows: pl.DataFrame, audit: pl.LazyFrame, app: list[str], protected: list[str]
+    ) -> pl.DataFrame:
+        """``(stmt, tables)``: the protected tables each statement of the accounts ``app``
+        writes (sorted, distinct; statements writing none left out). Tables are worked out
+        per distinct (object name, verb, class, template...) and a statement's records
+        mostly name the same ones: lists are built per distinct set, not per record."""
+        mine = rows.filter(pl.col("user").is_in(app)).select("stmt", "single", "_r", "statement")
+        cols = ("object_name", "verb", "audit_class", "dialect", "database")
+        mine = mine.with_columns(audit_at(audit, mine["_r"], *cols).get_columns()).drop("_r")
+        hit = (
+            pl.col("writes")
+            .list.eval(pl.element().filter(pl.element().is_in(protected)))
+            .list.unique()
+            .list.sort()
+            .list.join("\x1f")
+            .alias("_hk")
+        )
+        r = (
+            with_table_columns(mine, protected, hit)
+            .select("stmt", "single", "_hk")
+            .filter(pl.col("_hk") != "")
+        )
+        split = pl.col("_hk").str.split("\x1f")
+        one = r.filter(pl.col("single")).select("stmt", "_hk")
+        lists = one.select("_hk").unique().with_columns(split.alias("tables"))
+        out = one.join(lists, on="_hk", how="left").select("stmt", "tables")
+        many = r.filter(~pl.col("single"))
+        if many.height:
+            many = many.group_by("stmt").agg(split.explode().unique().sort().alias("tables"))
+            out = pl.concat([out, many])
+        return out
+
+    @staticmethod
+    def _biz(log: pl.LazyFrame, ctx) -> pl.DataFrame:
+        return (
+            business(log, ctx)
+            .select(
+                pl.col("event_id").alias("biz_event"),
+                pl.col("event_time").alias("biz_time"),
+                "action",
+                "object_type",
+                "object_id",
+                "unit_id",
+            )
+            .collect()
+        )
+
+    def _idless(self, out, every, audit, tabs, pairs, wide) -> pl.DataFrame:
         """Writes naming no business object: kept when no business event of the table's kind
-        is near and the statement is not the account's routine."""
+        is near and the statement is not the account's routine (``every``: all accounts'
+        statements, ``tabs``: the tables of those judged)."""
         idless = out.filter(pl.col("kind") == "noid")
         if idless.height == 0:
             return idless
+        stm = details(every.join(tabs, on="stmt"), audit)  # history, for routine statements
+        biz = wide()
         kinds = (
-            pairs.join(stm.select("stmt", pl.col("tables").list.first().alias("table")), on="stmt")
+            pairs.join(tabs.select("stmt", pl.col("tables").list.first().alias("table")), on="stmt")
             .join(biz.select("object_id", "object_type").unique("object_id"), on="object_id")
             .group_by("table", "object_type")
             .len()
@@ -380,7 +429,7 @@ class XcheckUnexplainedWrite(Detector):
                 .unique()
             )
             if biz.height * idless.height <= 5_000_000
-            else self._busy_asof(idless, biz, tol)
+            else self._busy_asof(idless, biz, dt.timedelta(seconds=self.tolerance_seconds))
         )
         idless = with_template(
             idless.join(busy, on="stmt", how="anti").with_columns(*day_hour("db_time"))

@@ -28,18 +28,19 @@ from decimal import Decimal, InvalidOperation
 import polars as pl
 
 from auditlib.alerts.schema import ref
-from auditlib.detectors._dblog import no_findings, statement_text
+from auditlib.detectors._dblog import no_findings, statement_text, value_mask
 from auditlib.detectors._xcheck import (
     OBJECT_ZH,
     business,
+    details,
+    evidence,
     links,
     same_value,
     set_values,
-    statements,
-    writes,
+    write_statements,
 )
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import json_field
+from auditlib.exprs import action_key, json_field
 from auditlib.registry import register
 
 AMOUNT_FIELD = r"(?i)amount|amt|money|金额"
@@ -92,9 +93,10 @@ class XcheckValueMismatch(Detector):
 
     def _find(self, tables, ctx) -> pl.DataFrame:
         tol = pl.duration(seconds=self.tolerance_seconds)
+        log = tables["business_log"]
+        modify = lambda a: action_key(a).str.ends_with("_modify")  # noqa: E731
         biz = (
-            business(tables["business_log"], ctx)
-            .filter(pl.col("action").str.ends_with("_modify"))
+            business(log.filter(value_mask(log, "action", modify)), ctx)
             .select(
                 pl.col("event_id").alias("biz_event"),
                 pl.col("event_time").alias("biz_time"),
@@ -113,9 +115,9 @@ class XcheckValueMismatch(Detector):
         )
         if biz.height == 0:
             return no_findings()
-        stm = statements(writes(tables["db_audit"], ctx, verbs=("UPDATE",))).filter(
-            pl.col("command") == "UPDATE"
-        )
+        audit = tables["db_audit"]
+        wrows, stm = write_statements(audit, ctx, verbs=("UPDATE",))
+        stm = details(stm, audit).filter(pl.col("command") == "UPDATE")
         pairs = links(stm, biz).join(stm, on="stmt")
         cand = (
             pairs.join(biz, on="object_id")
@@ -146,7 +148,7 @@ class XcheckValueMismatch(Detector):
             allowed.setdefault((r["stmt"], r["field"]), []).append(r["new"])
         done = {r["biz_event"] for r in rows if same_value(r["db_value"], r["new"])}
         found: dict[str, dict] = {}
-        for r in sorted(rows, key=lambda r: (r["gap"], r["stmt"])):
+        for r in sorted(rows, key=lambda r: (r["gap"], r["db_time"], r["db_event"])):
             if r["biz_event"] in done or r["biz_event"] in found:
                 continue
             if any(same_value(r["db_value"], v) for v in allowed[(r["stmt"], r["field"])]):
@@ -154,7 +156,7 @@ class XcheckValueMismatch(Detector):
             found[r["biz_event"]] = r
         if not found:
             return no_findings()
-        out = pl.DataFrame(list(found.values()), schema=cand.schema)
+        out = evidence(pl.DataFrame(list(found.values()), schema=cand.schema), wrows, audit)
         diffs = [
             _diff(r["db_value"], r["new"]) if re.search(AMOUNT_FIELD, r["field"]) else None
             for r in found.values()
