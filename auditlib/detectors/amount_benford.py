@@ -97,11 +97,11 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     ix = ec.replace_strict(list(code), [order.index(v) for v in code.values()], default=None,
                            return_dtype=pl.Int32)
     if not any("".startswith(str(x)) for x in exclude_classes):  # missing class counts as ""
-        keep = keep & (mapped.is_not_null() | ec.is_null())
+        keep = keep & (ix.is_not_null() | ec.is_null())
         mapped = mapped.fill_null("")
         ix = ix.fill_null(order.index(""))
     else:
-        keep = keep & mapped.is_not_null()
+        keep = keep & ix.is_not_null()
     f = pl.col("fen")
     top = (f.cast(pl.Float64).log10().floor().cast(pl.Int64) - 1).clip(0)
     q = f // pl.lit(10, pl.Int64).pow(top)
@@ -133,17 +133,22 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     and against the class-mix-weighted peers."""
     # distinct numbers: one (unit, payee, class, amount) counts once; keys as codes (the
     # class's position among the sorted class codes comes from _numbers)
-    distinct = (
-        numbers.select(
-            *(pl.col(k).cast(pl.Categorical(pl.Categories.random()))
-              for k in ("unit_id", "payee_account")),
-            "class_ix", "fen", "d2",
-        )
+    base = numbers.select(
+        pl.col("unit_id").cast(pl.Categorical(pl.Categories.random())),
+        "payee_account", "class_ix", "fen", "d2",
+    ).collect()
+    # only a number whose (unit, class, amount) repeats can repeat with its payee: the payee
+    # text is hashed for those rows only
+    again = base.select(
+        pl.len().over(pl.col("unit_id").to_physical(), "class_ix", "fen") > 1).to_series()
+    distinct = pl.concat([
+        base.filter(~again).drop("payee_account"),
+        base.filter(again)
         .group_by("unit_id", "payee_account", "class_ix", "fen")
         .agg(pl.col("d2").first())
-        .drop("payee_account")
-        .collect()
-    )
+        .select("unit_id", "class_ix", "fen", "d2"),
+    ])
+    del base, again
     spread = distinct.lazy().group_by("unit_id").agg(
         (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")
     ).collect()
