@@ -201,3 +201,17 @@ def test_cli_unknown_detector_parameter_exits_2(tmp_path: Path, capsys) -> None:
     (tmp_path / "auditlib.yaml").write_text("detectors:\n  payments.split: {windw_days: 3}\n")
     assert main(["detect", str(tmp_path), "--out", str(tmp_path / "a.csv")]) == 2
     assert "windw_days" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns"])
+def test_parquet_naive_datetimes_read_as_wall_clock(tmp_path: Path, tz: str) -> None:
+    """A naive Parquet datetime is wall-clock time in the run's zone: by a fixed offset
+    where the zone has one over the data, by the zone rules across a DST change."""
+    times = [dt.datetime(2026, 1, 5, 9, 30), dt.datetime(2026, 7, 1, 12),
+             dt.datetime(2026, 10, 25, 0, 15)]
+    pl.DataFrame({"event_id": ["1", "2", "3"], "event_time": times, "user_id": ["u"] * 3,
+                  "action": ["login"] * 3}).write_parquet(tmp_path / "business_log.parquet")
+    s = Settings.from_mapping({"as_of": "2026-12-31", "timezone": tz})
+    got = load_dir(tmp_path, s)["business_log"]["event_time"].to_list()
+    assert [t.replace(tzinfo=None) for t in got] == times
+    assert got == [pl.Series([t]).dt.replace_time_zone(tz)[0] for t in times]
