@@ -94,9 +94,6 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     mapped = ec.replace_strict(list(code), list(code.values()), default=None,
                                return_dtype=pl.String)
     order = sorted({*code.values(), ""})
-    if len(order) >= 1 << 16:  # _stats packs the position into 16 bits
-        msg = f"amount.benford: {len(order)} distinct economic classes, at most 65,535"
-        raise ValueError(msg)
     ix = ec.replace_strict(list(code), [order.index(v) for v in code.values()], default=None,
                            return_dtype=pl.Int32)
     if not any("".startswith(str(x)) for x in exclude_classes):  # missing class counts as ""
@@ -136,51 +133,45 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     and against the class-mix-weighted peers."""
     # distinct numbers: one (unit, payee, class, amount) counts once; keys as codes (the
     # class's position among the sorted class codes comes from _numbers)
-    cls = 1 << 16  # class positions (_numbers checks that they fit)
     base = numbers.select(
         pl.col("unit_id").cast(pl.Categorical(pl.Categories.random())),
         "payee_account", "class_ix", "fen", "d2",
-    ).with_columns(pl.col("unit_id").to_physical().cast(pl.Int64).alias("u"))
+    ).collect()
     # only a number whose (unit, class, amount) repeats can repeat with its payee: the payee
     # text is hashed for those rows only
-    again = pl.len().over("u", "class_ix", "fen") > 1
-    cols = ["unit_id", "u", "class_ix", "fen", "d2"]
+    again = base.select(
+        pl.len().over(pl.col("unit_id").to_physical(), "class_ix", "fen") > 1).to_series()
     distinct = pl.concat([
-        base.filter(~again).select(cols),
-        base.filter(again).group_by("u", "payee_account", "class_ix", "fen")
-        .agg(pl.col("unit_id", "d2").first()).select(cols),
+        base.filter(~again).drop("payee_account"),
+        base.filter(again)
+        .group_by("unit_id", "payee_account", "class_ix", "fen")
+        .agg(pl.col("d2").first())
+        .select("unit_id", "class_ix", "fen", "d2"),
     ])
-    counts, spread = pl.collect_all([
-        distinct.group_by(((pl.col("u") * cls + pl.col("class_ix")) * 90 + pl.col("d2") - 10)
-                          .alias("key")).agg(pl.len().alias("k")),
-        distinct.group_by("u").agg(
-            pl.col("unit_id").first().cast(pl.String),
-            (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades"),
-        ),
-    ])
-    spread = spread.sort("unit_id")
-    units = spread["unit_id"]
+    del base, again
+    spread = distinct.lazy().group_by("unit_id").agg(
+        (pl.col("fen").quantile(0.9) / pl.col("fen").quantile(0.1)).log10().alias("decades")
+    ).collect()
+    units, u_of = _codes(spread["unit_id"])
     nu = units.len()
-    u_of = np.zeros(int(spread["u"].max()) + 1 if nu else 1, dtype=np.int64)
-    u_of[spread["u"].to_numpy()] = np.arange(nu)
-    # counts of distinct numbers per (unit, class, digits): whole numbers, exact sums
-    key = counts["key"].to_numpy()
-    k = counts["k"].to_numpy().astype(float)
-    di = key % 90
-    ui = u_of[key // 90 // cls]
-    ci = key // 90 % cls
-    nc = int(ci.max()) + 1 if len(ci) else 1
+    nc = int(distinct["class_ix"].max() or 0) + 1
+    # every distinct number counts one: bincounts over its (unit, class, digits) positions
+    # (whole numbers, so exact whatever the order)
+    ui = u_of[distinct["unit_id"].to_physical().to_numpy()]
+    ci = distinct["class_ix"].to_numpy().astype(np.int64)
+    di = distinct["d2"].to_numpy() - 10
+    del distinct
     ud = ui * 90 + di
-    obs = np.bincount(ud, weights=k, minlength=nu * 90).reshape(nu, 90)
-    nuc = np.bincount(ui * nc + ci, weights=k, minlength=nu * nc).reshape(nu, nc)
-    pop = np.bincount(ci * 90 + di, weights=k, minlength=nc * 90).reshape(nc, 90)
+    obs = np.bincount(ud, minlength=nu * 90).reshape(nu, 90).astype(float)
+    nuc = np.bincount(ui * nc + ci, minlength=nu * nc).reshape(nu, nc).astype(float)
+    pop = np.bincount(ci * 90 + di, minlength=nc * 90).reshape(nc, 90).astype(float)
     m_eff = pop.sum(1)[None, :] - nuc + PRIOR  # peers of each unit in each class, + prior
     w = nuc / m_eff
     prior = pop + PRIOR * B2[None, :]
-    own = w[ui, ci] * k  # the unit's own numbers, taken out of its peers' expectation
+    own = w[ui, ci]  # the unit's own numbers, taken out of its peers' expectation
     exp = w @ prior - np.bincount(ud, weights=own, minlength=nu * 90).reshape(nu, 90)
     var_peer = (w * w) @ prior - np.bincount(
-        ud, weights=w[ui, ci] * own, minlength=nu * 90).reshape(nu, 90)
+        ud, weights=own * own, minlength=nu * 90).reshape(nu, 90)
     n = obs.sum(1)
     rows = {"unit_id": units, "n": n.astype(np.int64)}
     for name, o, e, v, b in (
@@ -197,7 +188,8 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
         rows[f"p_{name}_peers"] = chi2_sf(x_e, df)
         rows[f"share_{name}"] = pl.Series(share)
         rows[f"expected_{name}"] = pl.Series(e / n[:, None])
-    return pl.DataFrame(rows).join(spread.drop("u"), on="unit_id", how="left")
+    spread = spread.with_columns(pl.col("unit_id").cast(pl.String))
+    return pl.DataFrame(rows).join(spread, on="unit_id", how="left")
 
 
 def _fold(a: np.ndarray) -> np.ndarray:
