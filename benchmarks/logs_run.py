@@ -13,8 +13,6 @@ engine ONE AFTER ANOTHER, each repeat in its own subprocess (peak memory is the 
   parse and the core of the same two rules (``logs_common.py``);
 - ``polars_all``: auditlib's parse, then every ``db.*``, ``blog.*`` and ``xcheck.*``
   detector together (the issue's memory and time budget; no twin);
-- ``polars_next``, ``polars_all_next``: the same with ``logs_proposed.patch`` applied to a
-  copy of ``auditlib/`` (``logs_proposed.py``); their alerts must equal today's.
 
 It checks that the twins parse the same rows as auditlib and give the same findings on
 the core (exit status 1 if not), prints a table and writes
@@ -42,7 +40,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.run import _fmt_s, _ratio, compare  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
-ENGINES = ("polars", "polars_next", "pandas", "duckdb", "polars_all", "polars_all_next")
+ENGINES = ("polars", "pandas", "duckdb", "polars_all")
 TWINNED = ("db.direct_write", "xcheck.unexplained_write")
 SHORT = {"db.direct_write": "direct_write", "xcheck.unexplained_write": "unexplained_write"}
 
@@ -355,7 +353,7 @@ def print_table(records: int, summary: dict, repeats: int, stat: str) -> None:
     pairs = [(t, b) for b in bases for t in twins]
     print(
         f"\n{records:,} csvlog records: seconds, {stat} of {repeats} run(s). Ratio = twin / "
-        "polars (> 1: polars faster); 'next' = with logs_proposed.patch.\n'find' leaves out "
+        "polars (> 1: polars faster).\n'find' leaves out "
         "alert rendering (to_alerts); 'CPU s' is CPU time of all threads."
     )
     head = f"{'step':<24}" + "".join(f"{e:>12}" for e in cols)
@@ -481,11 +479,7 @@ def bench(records: int, repeats: int | None, engines: list[str], seed: int) -> i
 
     d = ensure_logs(records, seed)
     params = params_for(d)
-    tree = None
-    if any(e.endswith("_next") for e in engines):
-        from benchmarks.logs_proposed import tree as next_tree
-
-        tree = next_tree()
+    tree = None  # (the *_next engines of a proposed patch are gone: the patch is applied)
     repeats = repeats or (3 if records <= 1_000_000 else 1)
     tag = d.name
     runs: dict[str, list[dict]] = {e: [] for e in engines}
@@ -587,7 +581,7 @@ def bench(records: int, repeats: int | None, engines: list[str], seed: int) -> i
     if problems:
         print("\nENGINES DIFFER:", *problems, sep="\n", file=sys.stderr)
         return 1
-    print("parsed rows, core findings (and alerts of the patched run) identical: yes")
+    print("parsed rows and core findings identical: yes")
     return 0
 
 
