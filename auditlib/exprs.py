@@ -72,6 +72,22 @@ def codes(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Categorical(pl.Categories.random())).to_physical().cast(pl.Int64)
 
 
+def rows_at(numbered: pl.LazyFrame, rows, *cols: str, index: str = "_r") -> pl.DataFrame:
+    """``index`` and ``cols`` of the rows of ``numbered`` (a frame with a row-number column
+    ``index``, from ``with_row_index``) whose numbers are ``rows``: one row per entry of
+    ``rows``, in its order. Detectors carry row numbers through their heavy steps and read
+    the texts back with this for the few rows they report.
+
+    >>> lf = pl.LazyFrame({"v": ["a", "b", "c"]}).with_row_index("_r")
+    >>> rows_at(lf, [2, 0, 2], "v")["v"].to_list()
+    ['c', 'a', 'c']
+    """
+    got = numbered.filter(pl.col(index).is_in(pl.Series(rows).unique().implode())).select(
+        index, *cols).collect()
+    want = pl.Series(index, rows).cast(got.schema[index])
+    return want.to_frame().join(got, on=index, how="left", maintain_order="left")
+
+
 def fen(expr: pl.Expr) -> pl.Expr:
     """Money as integer fen (exact: a Decimal(18, 2)'s own integer; floats are rounded to
     the nearest fen).
@@ -187,7 +203,9 @@ def fixed_offset_us(timezone: str, lo: dt.datetime | None, hi: dt.datetime | Non
     (checked every 15 minutes: zones change offsets on quarter hours), else None.
 
     A zone-aware column's integer is UTC; adding a fixed offset gives the wall clock at a
-    fraction of the cost of ``dt.replace_time_zone(None)``'s per-row zone lookup.
+    fraction of the cost of ``dt.replace_time_zone(None)``'s per-row zone lookup (and
+    subtracting it reads naive wall-clock times). Naive bounds are wall-clock times: the
+    span checked is widened by a day each side to cover every offset they could mean.
 
     >>> t = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     >>> fixed_offset_us("Asia/Shanghai", t, t + dt.timedelta(days=365)) // 3_600_000_000
@@ -197,6 +215,9 @@ def fixed_offset_us(timezone: str, lo: dt.datetime | None, hi: dt.datetime | Non
     """
     if lo is None or hi is None:
         return None
+    if lo.tzinfo is None or hi.tzinfo is None:
+        day, utc = dt.timedelta(days=1), dt.timezone.utc
+        lo, hi = lo.replace(tzinfo=utc) - day, hi.replace(tzinfo=utc) + day
     grid = pl.datetime_range(lo, hi + dt.timedelta(minutes=15), "15m", time_unit="us",
                              time_zone=timezone, eager=True)
     wall = grid.dt.replace_time_zone(None).to_physical() - grid.to_physical()

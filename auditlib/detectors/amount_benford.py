@@ -292,18 +292,15 @@ class AmountBenford(Detector):
         st = _stats(numbers)
         if st.height == 0:
             return _empty()
-        found = []
-        candidates = st.filter(pl.any_horizontal(
-            self._fails_expr(t, cuts[2], min_n) for t, cuts, min_n in (
-                ("first", BANDS_FIRST, self.min_first), ("two", BANDS_TWO, self.min_two))))
-        for r in candidates.iter_rows(named=True):
-            failed = [t for t, cuts, min_n in (("first", BANDS_FIRST, self.min_first),
-                                               ("two", BANDS_TWO, self.min_two))
-                      if self._fails(r, t, cuts[2], min_n)]
-            if failed:
-                found.append(self._finding(r, failed))
-        if not found:
+        tests = ("first", "two")
+        candidates = st.with_columns(
+            self._fails_expr("first", BANDS_FIRST[2], self.min_first).alias("_fails_first"),
+            self._fails_expr("two", BANDS_TWO[2], self.min_two).alias("_fails_two"),
+        ).filter(pl.col("_fails_first") | pl.col("_fails_two"))
+        if candidates.height == 0:
             return _empty()
+        found = [self._finding(r, [t for t in tests if r[f"_fails_{t}"]])
+                 for r in candidates.iter_rows(named=True)]
         hits = pl.DataFrame(found, schema_overrides={"over_d2": pl.List(pl.Int64)})
         evidence = (
             numbers.join(hits.lazy().select("unit_id", "over_d2"), on="unit_id")
@@ -324,7 +321,9 @@ class AmountBenford(Detector):
         )
 
     def _fails_expr(self, test: str, nonconformity: float, min_n: int) -> pl.Expr:
-        """:meth:`_fails` as an expression, to pick the candidate units at once."""
+        """A unit fails ``test`` (first or first-two digits): enough numbers spanning
+        enough decades, a MAD above the nonconformity band against Benford and against the
+        peers, and both chi-square p-values below ``alpha``."""
         return (
             (pl.col("n") >= min_n)
             & (pl.col("decades").fill_null(0.0) >= self.min_decades)
@@ -332,16 +331,6 @@ class AmountBenford(Detector):
             & (pl.col(f"mad_{test}_peers") > nonconformity)
             & (pl.col(f"p_{test}") < self.alpha)
             & (pl.col(f"p_{test}_peers") < self.alpha)
-        )
-
-    def _fails(self, r: dict, test: str, nonconformity: float, min_n: int) -> bool:
-        return (
-            r["n"] >= min_n
-            and (r["decades"] or 0.0) >= self.min_decades
-            and r[f"mad_{test}"] > nonconformity
-            and r[f"mad_{test}_peers"] > nonconformity
-            and r[f"p_{test}"] < self.alpha
-            and r[f"p_{test}_peers"] < self.alpha
         )
 
     def _finding(self, r: dict, failed: list[str]) -> dict:

@@ -44,7 +44,7 @@ import polars as pl
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
 from auditlib.errors import DetectorError
-from auditlib.exprs import active_payment, codes, in_year, to_time
+from auditlib.exprs import active_payment, codes, in_year, rows_at, to_time
 from auditlib.registry import register
 
 FEATURES: dict[str, tuple[str, str]] = {
@@ -189,7 +189,7 @@ class AmountIsolationForest(Detector):
         # are read only for the hashes up to the cut
         cut = df["_h"].bottom_k(min(self.max_fit, df.height)).max()
         low = df.with_row_index("i").filter(pl.col("_h") <= cut).select("i", "_p", "_h")
-        low = low.with_columns(_ids(pay, low["_p"]).alias("voucher_id"))
+        low = low.with_columns(rows_at(pay, low["_p"], "voucher_id", index="_p")["voucher_id"])
         fit = (
             low.bottom_k(self.max_fit, by=["_h", "voucher_id"])
             .sort("voucher_id")["i"].to_numpy()
@@ -215,7 +215,7 @@ class AmountIsolationForest(Detector):
         cand = df.lazy().filter(pl.col("_ok")).with_columns(filled).filter(outside).collect()
         if not cand.height:
             return _empty()
-        cand = cand.with_columns(_ids(pay, cand["_p"]).alias("voucher_id"))
+        cand = cand.with_columns(rows_at(pay, cand["_p"], "voucher_id", index="_p")["voucher_id"])
         x = cand.select(xs).to_numpy().astype(np.float64)
         score = -model.score_samples(x)
         hit = np.flatnonzero(score >= self.score_threshold)
@@ -248,12 +248,6 @@ class AmountIsolationForest(Detector):
             )
             .sort("finding_key")
         )
-
-
-def _ids(pay: pl.LazyFrame, rows: pl.Series) -> pl.Series:
-    """The voucher ids of the numbered rows (``_p``), in their order."""
-    got = pay.filter(pl.col("_p").is_in(rows.implode())).select("_p", "voucher_id").collect()
-    return rows.to_frame("_p").join(got, on="_p", how="left", maintain_order="left")["voucher_id"]
 
 
 def _unusual(x_fit: np.ndarray, x: np.ndarray, names: list[str]) -> tuple[list[str], list[str]]:

@@ -21,7 +21,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import active_payment, codes, fen, period_token
+from auditlib.exprs import active_payment, codes, fen, period_token, rows_at
 from auditlib.registry import register
 
 
@@ -74,12 +74,11 @@ class PaymentsDuplicate(Detector):
             .filter(pl.len().over(keys) > 1)
             .collect()
         )
-        texts = rows.filter(pl.col("_r").is_in(cand["_r"].implode())).select(
-            "_r", "unit_id", "payee_account", "amount", "voucher_id", "pay_date", "payee_name",
-            "purpose")
+        texts = rows_at(rows, cand["_r"], "unit_id", "payee_account", "amount", "voucher_id",
+                        "pay_date", "payee_name", "purpose")
         pay = (
-            cand.lazy()
-            .join(texts, on="_r", how="left")
+            cand.hstack(texts.drop("_r").get_columns())
+            .lazy()
             .drop("_r")
             .sort([*keys, "pay_date", "voucher_id"])
         )

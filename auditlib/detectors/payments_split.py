@@ -21,7 +21,7 @@ import polars as pl
 
 from auditlib.alerts.schema import ref
 from auditlib.detectors.base import Detector, Param, Text
-from auditlib.exprs import active_payment, codes, fen
+from auditlib.exprs import active_payment, codes, fen, rows_at
 from auditlib.registry import register
 
 
@@ -92,7 +92,7 @@ class PaymentsSplit(Detector):
             in_run[:-1] |= tie
             pos = np.flatnonzero(in_run)
             run = np.cumsum(np.concatenate(([True], ~tie)))[pos]
-            vid = _read_rows(pay, rows[pos], "voucher_id")
+            vid = rows_at(pay, rows[pos], "voucher_id")["voucher_id"]
             sub = pl.DataFrame({"run": run, "v": vid, "p": pos}).sort("run", "v")
             order[pos] = order[sub["p"].to_numpy()]
             rows[pos] = rows[sub["p"].to_numpy()]
@@ -120,12 +120,8 @@ class PaymentsSplit(Detector):
         members = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         cluster = np.repeat(np.arange(len(starts)), lengths)
         cols = ["unit_id", "payee_account", "payee_name", "voucher_id", "pay_date"]
-        parts = (
-            pl.DataFrame({"_r": rows[members], "fen": fen_[members], "cluster": cluster})
-            .join(_read_rows(pay, rows[members], *cols), on="_r", how="left",
-                  maintain_order="left")
-            .select(*cols, "fen", "cluster")
-        )
+        parts = rows_at(pay, rows[members], *cols).select(
+            *cols, pl.Series("fen", fen_[members]), pl.Series("cluster", cluster))
         limit_ = limit
         return (
             parts.lazy()
@@ -170,17 +166,6 @@ class PaymentsSplit(Detector):
             )
             .sort("finding_key")
         )
-
-
-def _read_rows(pay: pl.LazyFrame, rows: np.ndarray, *cols: str) -> pl.Series | pl.DataFrame:
-    """Columns of the rows numbered ``rows`` (``_r``): a Series for one column (in the order
-    of ``rows``), else a frame with ``_r``."""
-    got = pay.filter(pl.col("_r").is_in(pl.Series(np.unique(rows)).implode())).select(
-        "_r", *cols).collect()
-    if len(cols) == 1:
-        return pl.DataFrame({"_r": rows}).join(got, on="_r", how="left",
-                                               maintain_order="left")[cols[0]]
-    return got
 
 
 def _empty() -> pl.DataFrame:

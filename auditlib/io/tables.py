@@ -362,12 +362,9 @@ def _naive_to_zone(df: pl.DataFrame | pl.LazyFrame, name: str, tz: str) -> pl.Ex
     col = pl.col(name)
     span = df.select(col.min().alias("lo"), col.max().alias("hi"))
     lo, hi = (span.collect() if isinstance(span, pl.LazyFrame) else span).row(0)
-    if lo is not None and hi is not None:
-        day = dt.timedelta(days=1)
-        utc = dt.timezone.utc
-        off = fixed_offset_us(tz, lo.replace(tzinfo=utc) - day, hi.replace(tzinfo=utc) + day)
-        if off is not None:
-            return (col.dt.cast_time_unit("us").to_physical() - off).cast(pl.Datetime("us", "UTC"))
+    off = fixed_offset_us(tz, lo, hi)
+    if off is not None:
+        return (col.dt.cast_time_unit("us").to_physical() - off).cast(pl.Datetime("us", "UTC"))
     return col.dt.replace_time_zone(tz)
 
 

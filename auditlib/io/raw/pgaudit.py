@@ -204,13 +204,10 @@ def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
             and s.str.contains(_CSVLOG_TIME).all()):
         naive = s.str.slice(0, 23).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False,
                                                    time_unit="us")
-        lo, hi = naive.min(), naive.max()
-        if lo is not None and hi is not None:  # one offset over the log: a subtraction
-            day, utc = dt.timedelta(days=1), dt.timezone.utc
-            off = fixed_offset_us(tz, lo.replace(tzinfo=utc) - day, hi.replace(tzinfo=utc) + day)
-            if off is not None:
-                return ((naive.to_physical() - off).cast(pl.Datetime("us", "UTC"))
-                        .dt.convert_time_zone(tz).alias("event_time"))
+        off = fixed_offset_us(tz, naive.min(), naive.max())
+        if off is not None:  # one offset over the log: a subtraction
+            return ((naive.to_physical() - off).cast(pl.Datetime("us", "UTC"))
+                    .dt.convert_time_zone(tz).alias("event_time"))
         return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
                 .dt.convert_time_zone("UTC").dt.convert_time_zone(tz).alias("event_time"))
     rx = (r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)\s*"
