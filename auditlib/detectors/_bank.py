@@ -173,23 +173,10 @@ def greedy(left: pl.DataFrame, right: pl.DataFrame, match_days: int) -> pl.DataF
 
 
 # ----------------------------------------------------------------------------- coverage
-def with_coverage(df: pl.DataFrame, stream: list[str], date: str) -> pl.DataFrame:
-    """Add the coverage of each row's stream: ``in_span`` (between the stream's first and
-    last matched ``date``), ``n_stream`` (rows in that span), ``n_matched`` and ``share``.
-    ``df`` needs a boolean ``matched`` column."""
-    m = pl.col("matched")
-    first = pl.col(date).filter(m).min().over(stream)
-    last = pl.col(date).filter(m).max().over(stream)
-    df = df.with_columns(pl.col(date).is_between(first, last).fill_null(False).alias("in_span"))
-    span = pl.col("in_span")
-    return df.with_columns(
-        span.sum().over(stream).alias("n_stream"), (m & span).sum().over(stream).alias("n_matched"),
-    ).with_columns((pl.col("n_matched") / pl.col("n_stream").clip(1)).alias("share"))
-
-
 def stream_coverage(counts: pl.DataFrame, stream: list[str], date: str) -> pl.DataFrame:
-    """:func:`with_coverage` from counts: ``counts`` has one row per (stream, ``date``)
-    with ``n`` rows and ``m`` matched rows; the result one row per stream with ``first``,
+    """Coverage of each stream (a unit and payment method) from counts: ``counts`` has one
+    row per (stream, ``date``) with ``n`` rows and ``m`` matched rows; the result one row
+    per stream with ``first``,
     ``last`` (its first and last matched ``date``), ``n_stream``, ``n_matched``, ``share``.
     A row of the stream is in the span when ``first <= date <= last``."""
     has = pl.col("m") > 0

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 import polars as pl
 
 from auditlib.detectors._dbsql import dialect_expr, table_info, template_expr
-from auditlib.exprs import off_hours_kind
+from auditlib.exprs import codes, off_hours_kind
 
 WRITE_VERBS = (
     "INSERT",
@@ -315,12 +315,11 @@ def statement_keys(
     # texts as category codes (a hash, no sort of strings); ties in time within a statement
     # in row order: the partition does not depend on their order (callers order a
     # statement's records by event id where it matters)
-    code = lambda e: e.cast(pl.Categorical).to_physical()  # noqa: E731
-    text = lambda c: code(pl.col(c)) if df.schema[c] == pl.String else pl.col(c)  # noqa: E731
+    text = lambda c: codes(pl.col(c)) if df.schema[c] == pl.String else pl.col(c)  # noqa: E731
     return (
         df.select(
             (pl.col("session_id").is_not_null() & ok).alias("_keyed"),
-            code(pl.col("user").fill_null("")).alias("_u"),
+            codes(pl.col("user").fill_null("")).alias("_u"),
             text("session_id"),
             text(by),
             "event_time",

@@ -72,8 +72,6 @@ from auditlib.detectors._bank import (  # noqa: F401 - the helpers' public home 
     matching,
     shared_matching,
     stream_coverage,
-    with_coverage,
-    workday_index,
 )
 from auditlib.detectors._bank import canonical as _canonical
 from auditlib.detectors.base import Detector, Param, Text
