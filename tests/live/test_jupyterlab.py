@@ -199,6 +199,13 @@ def test_explore_notebook_in_jupyterlab(lab: tuple[str, Path]) -> None:
                 arg=first_id,
                 timeout=60_000,
             )
+            # the evidence tables arrive after the detail header: wait for them, not only
+            # for the alert id (on a slower start the assertion ran before they rendered)
+            page.wait_for_function(
+                "() => /\\w+ · \\d+ 行/.test("
+                "document.querySelector('.auditlib-workbench').innerText)",
+                timeout=60_000,
+            )
             detail = page.locator(".auditlib-workbench").inner_text()
             assert re.search(r"\w+ · \d+ 行", detail), "the evidence rows are shown per table"
             assert page.locator(".auditlib-workbench button", has_text="重新打开").count() == 1, (
