@@ -72,6 +72,36 @@ def codes(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Categorical(pl.Categories.random())).to_physical().cast(pl.Int64)
 
 
+def repeated(frame: pl.DataFrame, *cols: str) -> pl.Series:
+    """For each row of ``frame``: does its combination of the non-negative integer columns
+    ``cols`` occur on another row too? Where the columns' bits fit in 64, one packed key is
+    sorted (a radix sort, several times faster than hashing millions of distinct tuples)
+    and only the few repeated keys are looked up; otherwise a hash count.
+
+    >>> f = pl.DataFrame({"a": [1, 1, 2, 1], "b": [5, 6, 5, 5]})
+    >>> repeated(f, "a", "b").to_list()
+    [True, False, False, True]
+    >>> wide = pl.DataFrame({"a": [2**40, 2**40, 7], "b": [2**40, 2**40, 2**40]})  # 82 bits
+    >>> repeated(wide, "a", "b").to_list()
+    [True, True, False]
+    """
+    if frame.height == 0:
+        return pl.Series(cols[0], [], pl.Boolean)
+    top = frame.select(pl.max(c).cast(pl.Int64) for c in cols).row(0)
+    low = frame.select(pl.min(c).cast(pl.Int64) for c in cols).row(0)
+    bits = [int(t or 0).bit_length() for t in top]
+    if min(v or 0 for v in low) < 0 or sum(bits) > 64:
+        return frame.select(pl.len().over(*cols) > 1).to_series()
+    key, shift = pl.lit(0, pl.UInt64), 0
+    for c, b in zip(reversed(cols), reversed(bits), strict=True):
+        key = key + pl.col(c).cast(pl.UInt64) * pl.lit(2**shift, pl.UInt64)
+        shift += b
+    keys = frame.select(key.alias("k")).to_series()
+    s = keys.sort()
+    again = s.filter(s == s.shift(1)).unique()
+    return keys.is_in(again.implode())
+
+
 def rows_at(numbered: pl.LazyFrame, rows, *cols: str, index: str = "_r") -> pl.DataFrame:
     """``index`` and ``cols`` of the rows of ``numbered`` (a frame with a row-number column
     ``index``, from ``with_row_index``) whose numbers are ``rows``: one row per entry of
