@@ -60,36 +60,53 @@ class Calendar:
 
     def is_workday(self, day: dt.date) -> bool:
         self.check_years([day.year])
-        if day in self._workdays:
-            return True
-        if day in self._holidays:
-            return False
-        return day.weekday() < 5
+        return self._is_workday_unchecked(day)
 
     def is_holiday(self, day: dt.date) -> bool:
         """A public holiday (not an ordinary weekend)."""
         return day in self._holidays
 
-    @cached_property
-    def _special(self) -> pl.DataFrame:
-        rows = [(d, True) for d in self._workdays] + [(d, False) for d in self._holidays]
-        return pl.DataFrame(
-            {"_day": [r[0] for r in rows], "_work": [r[1] for r in rows]},
-            schema={"_day": pl.Date, "_work": pl.Boolean},
-        )
-
     def workday_expr(self, date: pl.Expr) -> pl.Expr:
         """A boolean expression: is ``date`` (a Date expression) a working day?
 
-        Vectorised: weekdays are working days unless a holiday; the special days
-        are looked up with ``replace_strict`` on the date's integer value.
+        Vectorised: a date inside the years of holidays and make-up days is looked up in a
+        table of those days (a gather by day number, cheaper than hashing every date);
+        outside them, weekdays are working days.
+
+        >>> import datetime as dt
+        >>> days = pl.Series([dt.date(2026, 2, 14), dt.date(2026, 10, 5), dt.date(1990, 1, 1)])
+        >>> pl.select(Calendar().workday_expr(pl.lit(days))).to_series().to_list()
+        [True, False, True]
         """
-        special = self._special
-        days = special["_day"].cast(pl.Int32).to_list()
-        work = special["_work"].to_list()
+        first, table = self._workday_table
+        i = date.cast(pl.Int32) - first
         weekday = date.dt.weekday() <= 5
-        looked = date.cast(pl.Int32).replace_strict(days, work, default=None, return_dtype=pl.Boolean)
-        return pl.coalesce(looked, weekday)
+        if table.len() == 0:
+            return weekday
+        inside = (i >= 0) & (i < table.len())
+        return pl.when(inside).then(pl.lit(table).gather(i.clip(0, table.len() - 1))).otherwise(
+            weekday
+        )
+
+    @cached_property
+    def _workday_table(self) -> tuple[int, pl.Series]:
+        """The day number of the first special day's 1 January, and whether each day from
+        there to the last special day's 31 December is a working day."""
+        special = (*self._workdays, *self._holidays)
+        if not special:
+            return 0, pl.Series([], dtype=pl.Boolean)
+        start = dt.date(min(special).year, 1, 1)
+        end = dt.date(max(special).year, 12, 31)
+        n = (end - start).days + 1
+        flags = [self._is_workday_unchecked(start + dt.timedelta(days=k)) for k in range(n)]
+        return (start - dt.date(1970, 1, 1)).days, pl.Series(flags, dtype=pl.Boolean)
+
+    def _is_workday_unchecked(self, day: dt.date) -> bool:
+        if day in self._workdays:
+            return True
+        if day in self._holidays:
+            return False
+        return day.weekday() < 5
 
     def holiday_expr(self, date: pl.Expr) -> pl.Expr:
         """Is ``date`` a public holiday (not a plain weekend)?"""

@@ -43,15 +43,20 @@ PERIOD_ZH = {"month": "按月", "quarter": "按季", "year": "按年", "once": "
 PERIOD_EN = {"month": "monthly", "quarter": "quarterly", "year": "yearly", "once": "one-off"}
 
 
-def subsidy_rows(tables, ctx, *, extra: tuple[str, ...] = ()) -> pl.LazyFrame:
+def subsidy_rows(
+    tables, ctx, *, extra: tuple[str, ...] = (), beneficiaries: pl.Series | None = None
+) -> pl.LazyFrame:
     """Subsidy payments up to the audit date (zero amounts dropped) with their program's
     ``period`` (and the ``extra`` program columns), ``mname`` (the name that goes with a
     masked id, else null) and ``pidx`` (the period's index). Programs missing from
-    ``subsidy_programs`` drop out."""
+    ``subsidy_programs`` drop out. ``beneficiaries``: only the payments to these ids."""
     progs = tables["subsidy_programs"].select("program_code", "period", *extra)
+    keep = (pl.col("pay_date") <= ctx.as_of) & (pl.col("amount") != 0)
+    if beneficiaries is not None:
+        keep = keep & pl.col("beneficiary_id").is_in(beneficiaries.unique().implode())
     return (
         tables["subsidies"]
-        .filter((pl.col("pay_date") <= ctx.as_of) & (pl.col("amount") != 0))
+        .filter(keep)
         .join(progs, on="program_code", how="inner")
         .with_columns(
             masked_name(pl.col("beneficiary_id"), pl.col("beneficiary_name")).alias("mname"),
@@ -71,12 +76,17 @@ PERIOD_KEY = ["beneficiary_id", "mname", "program_code", "pidx"]
 """A beneficiary's period of a program (``mname`` is null unless the id is masked)."""
 
 
-def paid_periods(tables, ctx) -> pl.LazyFrame:
-    """One row per beneficiary, program and *paid* period (net count and total above zero),
-    with ``gap`` (unpaid periods since the beneficiary's previous paid period of the
-    program) and ``allowed`` (= 1 + gap: payments a catch-up may bring). Figures only
-    (grouped on ids and integers, which keeps this fast on tens of millions of rows): add
-    the texts and evidence of the periods you keep with :func:`with_details`."""
+def paid_periods(tables, ctx, could_flag: pl.Expr) -> pl.LazyFrame:
+    """One row per beneficiary, program and *paid* period (net count and total above zero)
+    that ``could_flag`` keeps, with ``gap`` (unpaid periods since the beneficiary's previous
+    paid period of the program) and ``allowed`` (= 1 + gap: payments a catch-up may bring).
+
+    ``could_flag`` is a test on a period's figures (``n_eff``, ``net``, ``first_date``,
+    ``last_date`` and the program's columns) that holds for every period a detector could
+    flag whatever its catch-up allowance (for instance ``n_eff > 1``): the gaps are worked
+    out for the series of those periods only, not by sorting millions of periods. Figures
+    only (grouped on ids and integers): add the texts and evidence of the periods you keep
+    with :func:`with_details`."""
     pos = pl.col("amount") > 0
     progs = tables["subsidy_programs"].select(
         "program_code", "program_name", "max_amount", "period"
@@ -94,16 +104,23 @@ def paid_periods(tables, ctx) -> pl.LazyFrame:
         .with_columns((pl.col("n_pos") - pl.col("n_neg")).alias("n_eff"))
         .filter((pl.col("n_eff") > 0) & (pl.col("net") > 0))
         .join(progs, on="program_code", how="inner")
-        .sort(PERIOD_KEY, nulls_last=True)
+        .collect()
+        .lazy()
     )
-    same = pl.all_horizontal(
-        pl.col(c).eq_missing(pl.col(c).shift(1))
-        for c in ("beneficiary_id", "mname", "program_code")
-    )
+    series = ["beneficiary_id", "mname", "program_code"]
+    flagged = per.filter(could_flag)
+    periods = per.join(  # every paid period of a series with a period that could be flagged
+        flagged.select(series).unique(), on=series, how="semi", nulls_equal=True
+    ).sort(PERIOD_KEY, nulls_last=True)
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in series)
     gap = (pl.col("pidx") - pl.col("pidx").shift(1) - 1).clip(lower_bound=0)
-    return per.with_columns(pl.when(same).then(gap).otherwise(0).alias("gap")).with_columns(
-        (pl.col("gap") + 1).alias("allowed"),
-        period_label(pl.col("first_date"), pl.col("period")).alias("period_label"),
+    return (
+        periods.with_columns(pl.when(same).then(gap).otherwise(0).alias("gap"))
+        .filter(could_flag)
+        .with_columns(
+            (pl.col("gap") + 1).alias("allowed"),
+            period_label(pl.col("first_date"), pl.col("period")).alias("period_label"),
+        )
     )
 
 
@@ -113,8 +130,10 @@ def with_details(periods: pl.LazyFrame, tables, ctx) -> pl.LazyFrame:
     ``evidence`` (every payment of the period, by date)."""
     order = ["pay_date", "disbursement_id"]
     pos = pl.col("amount") > 0
-    rows = subsidy_rows(tables, ctx).join(
-        periods.select(PERIOD_KEY), on=PERIOD_KEY, how="semi", nulls_equal=True
+    periods = periods.collect().lazy()  # (few: the flagged ones)
+    keys = periods.select(PERIOD_KEY).collect()
+    rows = subsidy_rows(tables, ctx, beneficiaries=keys["beneficiary_id"]).join(
+        keys.lazy(), on=PERIOD_KEY, how="semi", nulls_equal=True
     )
     detail = rows.group_by(PERIOD_KEY).agg(
         pl.col("beneficiary_name").sort_by(order).first(),
@@ -203,7 +222,7 @@ class SubsidyDuplicate(Detector):
     def find(self, tables, ctx):
         due = pl.col("pos_amounts").list.head(pl.col("allowed")).list.sum()
         extra = pl.col("n_eff") - pl.col("allowed")
-        flagged = paid_periods(tables, ctx).filter(
+        flagged = paid_periods(tables, ctx, pl.col("n_eff") > 1).filter(
             (pl.col("n_eff") > pl.col("allowed")) & (pl.col("last_date").dt.year() == ctx.year)
         )
         return (

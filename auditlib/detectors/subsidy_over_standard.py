@@ -73,7 +73,7 @@ class SubsidyOverStandard(Detector):
         excess = pl.col("net") - pl.col("limit")
         ratio = excess.cast(pl.Float64) / pl.col("limit").cast(pl.Float64)
         flagged = (
-            paid_periods(tables, ctx)
+            paid_periods(tables, ctx, pl.col("net") > pl.col("max_amount"))
             .filter((pl.col("max_amount") > 0) & (pl.col("last_date").dt.year() == ctx.year))
             .with_columns(limit.alias("limit"))
             .filter(pl.col("net") > pl.col("limit"))

@@ -56,11 +56,13 @@ class TimingOffHours(Detector):
         pay = tables["payments"].filter(in_year(pl.col("pay_date"), ctx.year, ctx.as_of))
         cols = ("created_at", "approved_at")
         span = pay.select(
-            pl.col("pay_date").dt.year().unique().implode().alias("years"),
+            pl.col("pay_date").min().dt.year().alias("first_year"),
+            pl.col("pay_date").max().dt.year().alias("last_year"),
             pl.min_horizontal(pl.col(cols).min()).dt.convert_time_zone(ctx.timezone).alias("lo"),
             pl.max_horizontal(pl.col(cols).max()).dt.convert_time_zone(ctx.timezone).alias("hi"),
         ).collect().row(0, named=True)
-        cal.check_years([y for y in span["years"] if y is not None])
+        if span["first_year"] is not None:
+            cal.check_years(range(span["first_year"], span["last_year"] + 1))
         offset = fixed_offset_us(ctx.timezone, span["lo"], span["hi"])
 
         def local(col: str) -> pl.Expr:
