@@ -87,16 +87,19 @@ def repeated(frame: pl.DataFrame, *cols: str) -> pl.Series:
     """
     if frame.height == 0:
         return pl.Series(cols[0], [], pl.Boolean)
-    top = frame.select(pl.max(c).cast(pl.Int64) for c in cols).row(0)
-    low = frame.select(pl.min(c).cast(pl.Int64) for c in cols).row(0)
-    bits = [int(t or 0).bit_length() for t in top]
-    if min(v or 0 for v in low) < 0 or sum(bits) > 64:
-        return frame.select(pl.len().over(*cols) > 1).to_series()
-    key, shift = pl.lit(0, pl.UInt64), 0
-    for c, b in zip(reversed(cols), reversed(bits), strict=True):
-        key = key + pl.col(c).cast(pl.UInt64) * pl.lit(2**shift, pl.UInt64)
-        shift += b
-    keys = frame.select(key.alias("k")).to_series()
+    if len(cols) == 1:  # (any integer column, a hash for instance)
+        keys = frame.get_column(cols[0])
+    else:
+        top = frame.select(pl.max(c).cast(pl.Int64) for c in cols).row(0)
+        low = frame.select(pl.min(c).cast(pl.Int64) for c in cols).row(0)
+        bits = [int(t or 0).bit_length() for t in top]
+        if min(v or 0 for v in low) < 0 or sum(bits) > 64:
+            return frame.select(pl.len().over(*cols) > 1).to_series()
+        key, shift = pl.lit(0, pl.UInt64), 0
+        for c, b in zip(reversed(cols), reversed(bits), strict=True):
+            key = key + pl.col(c).cast(pl.UInt64) * pl.lit(2**shift, pl.UInt64)
+            shift += b
+        keys = frame.select(key.alias("k")).to_series()
     s = keys.sort()
     again = s.filter(s == s.shift(1)).unique()
     return keys.is_in(again.implode())
