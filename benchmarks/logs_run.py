@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import warm_cache  # noqa: E402
 from benchmarks.run import _fmt_s, _ratio, compare  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
@@ -213,6 +214,7 @@ def spawn(
         cmd += ["--child-keep", str(keep_dir)]
     if tree is not None:
         cmd += ["--next-tree", str(tree)]
+    warm_cache(d)  # every engine starts with the input in the page cache
     t = time.perf_counter()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         # a guard for the shared machine: a child above MAX_RSS_MB is stopped, not left to

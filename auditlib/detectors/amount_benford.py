@@ -107,7 +107,7 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     for k in range(17, 1, -1):
         d2 = pl.when(f < 10**k).then(f // 10 ** (k - 2)).otherwise(d2)
     return (
-        payments_lf.filter(keep)
+        payments_lf.with_row_index("_r").filter(keep)
         .with_columns(fen(pl.col("amount")).alias("fen"), mapped.alias("class_code"),
                       ix.alias("class_ix"))
         .with_columns(d2.alias("d2"))
@@ -131,15 +131,18 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     # class's position among the sorted class codes comes from _numbers)
     base = numbers.select(
         pl.col("unit_id").cast(pl.Categorical(pl.Categories.random())),
-        "payee_account", "class_ix", "fen", "d2",
+        "_r", "class_ix", "fen", pl.col("d2").cast(pl.Int16),
     ).collect()
     # only a number whose (unit, class, amount) repeats can repeat with its payee: the payee
-    # text is hashed for those rows only
+    # texts are read (by row number) and hashed for those rows only
     again = repeated(base.select(pl.col("unit_id").to_physical(), "class_ix", "fen"),
                      "unit_id", "class_ix", "fen")
+    twice = base.filter(again)
+    payees = numbers.filter(pl.col("_r").is_in(twice["_r"].implode())).select(
+        "_r", "payee_account").collect()
     distinct = pl.concat([
-        base.filter(~again).drop("payee_account"),
-        base.filter(again)
+        base.filter(~again).drop("_r"),
+        twice.join(payees, on="_r", how="left")
         .group_by("unit_id", "payee_account", "class_ix", "fen")
         .agg(pl.col("d2").first())
         .select("unit_id", "class_ix", "fen", "d2"),
@@ -155,7 +158,7 @@ def _stats(numbers: pl.LazyFrame) -> pl.DataFrame:
     # (whole numbers, so exact whatever the order)
     ui = u_of[distinct["unit_id"].to_physical().to_numpy()]
     ci = distinct["class_ix"].to_numpy().astype(np.int64)
-    di = distinct["d2"].to_numpy() - 10
+    di = distinct["d2"].to_numpy().astype(np.int64) - 10
     del distinct
     ud = ui * 90 + di
     obs = np.bincount(ud, minlength=nu * 90).reshape(nu, 90).astype(float)
