@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from auditlib.alerts.schema import ref
@@ -163,10 +164,10 @@ class XcheckUnexplainedWrite(Detector):
         # business object ids in the statements: the ids' shapes are computed once, and the
         # statements are read once when the shapes with a non-digit (ids the business log
         # could have named) are all the shapes (the usual case)
-        shapes = id_shapes(biz["object_id"])
+        biz_ids = biz.select("object_id").unique()
+        shapes = id_shapes(biz_ids["object_id"], distinct=True)
         pattern = id_pattern(shapes)
         pat = id_pattern(shapes.filter(shapes.str.contains(r"[^\x00]")))
-        biz_ids = biz.select("object_id").unique()
 
         def tokens(rx: str | None) -> pl.DataFrame:
             if rx is None:
@@ -174,10 +175,21 @@ class XcheckUnexplainedWrite(Detector):
             return id_tokens(every, rx).join(stm, on="stmt", how="semi")
 
         found = tokens(pattern)
-        pairs = found.join(biz_ids, on="object_id", how="semi").join(stm, on="stmt")
+        # statements are numbered densely (``stmt``): their times and whether each is
+        # matched are arrays indexed by number, read by a gather instead of hash joins
+        size = int(every["stmt"].max()) + 1
+        at = pl.Series("db_time", [None], stm.schema["db_time"]).extend_constant(None, size - 1)
+        at = at.scatter(stm["stmt"], stm["db_time"])
+        pairs = (
+            found.join(biz_ids, on="object_id", how="semi")
+            .pipe(lambda f: f.with_columns(at.gather(f["stmt"])))
+            .drop_nulls("db_time")  # statements outside the judged ones (``stm``)
+        )
         gap = (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
-        matched = pairs.join(biz, on="object_id").filter(gap <= tol).select("stmt").unique()
-        near = pairs.join(matched, on="stmt", how="anti").join(biz, on="object_id")
+        hit = np.zeros(size, dtype=bool)
+        hit[pairs.join(biz, on="object_id").filter(gap <= tol)["stmt"].to_numpy()] = True
+        unmatched = ~pl.lit(pl.Series(hit)).gather(pl.col("stmt"))
+        near = pairs.filter(unmatched).join(biz, on="object_id")
         cols = ("event_id", "action", "unit_id")
         nearest = (  # for the explanation: only the statements left unmatched
             near.with_columns(*business_at(log, near["_b"], ctx).select(cols).get_columns(), gap)
@@ -190,7 +202,7 @@ class XcheckUnexplainedWrite(Detector):
         del near
         # the ids of the statements left unmatched (only those are reported)
         known = (
-            pairs.join(matched, on="stmt", how="anti")
+            pairs.filter(unmatched)
             .group_by("stmt")
             .agg(pl.col("object_id").unique().sort().alias("ids"))
         )
@@ -199,14 +211,14 @@ class XcheckUnexplainedWrite(Detector):
             found.head(0) if pat in (None, GENERIC_ID) else found if pat == pattern else tokens(pat)
         )
         unknown = (
-            shaped.join(matched, on="stmt", how="anti")
+            shaped.filter(unmatched)
             .join(biz_ids, on="object_id", how="anti")
             .group_by("stmt")
             .agg(pl.col("object_id").unique().sort().alias("unknown"))
         )
         out = (
             details(
-                stm.join(matched, on="stmt", how="anti").join(every.drop("db_time"), on="stmt"),
+                stm.filter(unmatched).join(every.drop("db_time"), on="stmt"),
                 audit,
             )
             .join(tabs, on="stmt")
