@@ -197,13 +197,19 @@ def to_event_time(raw: pl.Series, tz: str) -> pl.Series:
     """Server timestamps as ``Datetime('us', tz)``: an offset or UTC/GMT/Z is honoured, a
     zone abbreviation (CST) or none is read in ``tz``; epoch seconds (``%n``) are UTC;
     anything else is null. When every time has the csvlog's form with one abbreviation
-    (the usual log), a ``strptime`` of the first 23 characters does it."""
+    (the usual log), one ``strptime`` with that abbreviation as literal text does it."""
     s = raw.cast(pl.String)
-    zones = s.str.slice(24).unique()
-    if (s.len() > 0 and zones.len() == 1 and zones[0] not in (None, "Z", "UTC", "GMT", "UT")
-            and s.str.contains(_CSVLOG_TIME).all()):
-        naive = s.str.slice(0, 23).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False,
-                                                   time_unit="us")
+    first = s[0] if s.len() and s.null_count() == 0 else None
+    zone = first[24:] if first and re.fullmatch(_CSVLOG_TIME, first) else None
+    naive = None
+    if zone and zone not in ("Z", "UTC", "GMT", "UT"):
+        # the first time's form with its abbreviation as literal text: one strptime checks
+        # the form of every time and parses it (null where a time has another form or zone)
+        naive = s.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.3f " + zone,
+                               strict=False)
+        if naive.null_count():
+            naive = None
+    if naive is not None:
         off = fixed_offset_us(tz, naive.min(), naive.max())
         if off is not None:  # one offset over the log: a subtraction
             return ((naive.to_physical() - off).cast(pl.Datetime("us", "UTC"))
