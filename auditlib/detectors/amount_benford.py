@@ -91,14 +91,11 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     ec = pl.col("economic_class")
     classes = payments_lf.select(ec.unique().drop_nulls()).collect().to_series().to_list()
     code = {c: c[:5] for c in classes if not any(c.startswith(str(x)) for x in exclude_classes)}
-    mapped = ec.replace_strict(list(code), list(code.values()), default=None,
-                               return_dtype=pl.String)
     order = sorted({*code.values(), ""})
-    ix = ec.replace_strict(list(code), [order.index(v) for v in code.values()], default=None,
-                           return_dtype=pl.Int32)
+    # the class's position among the class codes, looked up once per row (null: left out)
+    ix = pl.col("_ix")
     if not any("".startswith(str(x)) for x in exclude_classes):  # missing class counts as ""
         keep = keep & (ix.is_not_null() | ec.is_null())
-        mapped = mapped.fill_null("")
         ix = ix.fill_null(order.index(""))
     else:
         keep = keep & ix.is_not_null()
@@ -107,10 +104,14 @@ def _numbers(payments_lf: pl.LazyFrame, year: int | None, as_of, min_amount: flo
     for k in range(17, 1, -1):
         d2 = pl.when(f < 10**k).then(f // 10 ** (k - 2)).otherwise(d2)
     return (
-        payments_lf.with_row_index("_r").filter(keep)
-        .with_columns(fen(pl.col("amount")).alias("fen"), mapped.alias("class_code"),
-                      ix.alias("class_ix"))
-        .with_columns(d2.alias("d2"))
+        payments_lf.with_row_index("_r")
+        .with_columns(ec.replace_strict(list(code), [order.index(v) for v in code.values()],
+                                        default=None, return_dtype=pl.Int32).alias("_ix"))
+        .filter(keep)
+        .with_columns(fen(pl.col("amount")).alias("fen"), ix.alias("class_ix"))
+        .with_columns(pl.lit(pl.Series(order)).gather(pl.col("class_ix")).alias("class_code"),
+                      d2.alias("d2"))
+        .drop("_ix")
     )
 
 
