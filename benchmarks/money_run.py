@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import warm_cache  # noqa: E402
 from benchmarks.money_common import KIND_OF_WORK, TWIN_TABLES, TWINNED  # noqa: E402
 from benchmarks.run import OUT, _fmt_s, _ratio  # noqa: E402
 
@@ -216,6 +217,7 @@ def spawn(engine: str, data_dir: Path, params_path: Path, tag: str, keep: bool) 
     ]
     if keep:
         cmd += ["--child-keep", str(stem)]
+    warm_cache(data_dir)  # every engine starts with the tables in the page cache
     t = time.perf_counter()
     log = tmp / f"money_{tag}_{engine}.log"
     with open(log, "w") as fh:
