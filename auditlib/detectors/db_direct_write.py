@@ -35,8 +35,10 @@ from auditlib.detectors._dblog import (
     no_findings,
     off_hours,
     prepare,
+    prepared,
     settings_of,
     statement_text,
+    value_mask,
     with_tables,
 )
 from auditlib.detectors.base import Detector, Param, Text
@@ -87,8 +89,12 @@ class DbDirectWrite(Detector):
 
     def _find(self, tables, ctx) -> pl.DataFrame:
         app, protected, _ = settings_of(ctx)
+        audit = tables["db_audit"]
+        # the application's accounts left out first, per distinct account name: the other
+        # columns are prepared for the other accounts' records only
+        others = value_mask(audit, "db_user", lambda _: ~prepared("user").is_in(app))
         df = (
-            prepare(tables["db_audit"], ctx)
+            prepare(audit.filter(others), ctx)
             .filter(
                 pl.col("ok")
                 & ~pl.col("user").is_in(app)
