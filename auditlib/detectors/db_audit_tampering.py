@@ -111,7 +111,10 @@ class DbAuditTampering(Detector):
         )
 
     def _settings(self, audit, tables, ctx) -> pl.DataFrame:
-        df = audit.filter(pl.col("statement").str.contains(CANDIDATE)).collect()
+        # the raw texts are searched first: only the candidates are prepared (a marker text
+        # such as <not logged>, nulled by prepare, never matches)
+        raw = tables["db_audit"].filter(pl.col("statement").str.contains(CANDIDATE))
+        df = prepare(raw, ctx).filter(pl.col("statement").str.contains(CANDIDATE)).collect()
         if df.height == 0:
             return no_findings()
         found = {

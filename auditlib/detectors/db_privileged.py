@@ -37,9 +37,11 @@ from auditlib.detectors._dblog import (
     no_findings,
     off_hours,
     prepare,
+    prepared,
     routine,
     settings_of,
     statement_text,
+    value_mask,
     with_tables,
 )
 from auditlib.detectors.base import Detector, Param, Text
@@ -94,7 +96,13 @@ class DbPrivileged(Detector):
 
     def _find(self, tables, ctx) -> pl.DataFrame:
         _, protected, sensitive = settings_of(ctx)
-        audit = prepare(tables["db_audit"], ctx)
+        raw = tables["db_audit"]
+        # records of a privileged class or command, per distinct class and command name:
+        # only those are prepared
+        maybe = value_mask(raw, "audit_class", lambda _: prepared("audit_class").is_in(
+            ["DDL", "ROLE"])) | value_mask(raw, "command", lambda _: prepared("verb").is_in(
+            DDL_VERBS))
+        audit = prepare(raw.filter(maybe), ctx)
         is_priv = pl.col("audit_class").is_in(["DDL", "ROLE"]) | (
             pl.col("verb").is_in(DDL_VERBS)
             & (pl.col("audit_class").is_null() | (pl.col("audit_class") != "READ"))
@@ -151,7 +159,9 @@ class DbPrivileged(Detector):
         # routine maintenance: same command on the same objects at the same hour on most earlier days
         g = g.with_columns(pl.col("objects").list.join(",").alias("okey"))
         history = df.select("user", "cmd", pl.col("objs").list.join(",").alias("okey"), *day_hour())
-        active = audit.select(pl.col("event_time").dt.date().alias("day")).unique().collect()
+        active = (  # the days of every record, not of the privileged ones only
+            prepare(raw, ctx).select(pl.col("event_time").dt.date().alias("day")).unique().collect()
+        )
         g = routine(
             g.rename({"command": "cmd"}),
             history,

@@ -166,12 +166,12 @@ class DbSqlInjection(Detector):
     def _find(self, tables, ctx) -> pl.DataFrame:
         app, protected, sensitive = settings_of(ctx)
         odd = pl.col("statement").str.count_matches("'") % 2 == 1
-        df = (
-            prepare(tables["db_audit"], ctx)
-            .filter(
-                pl.col("statement").is_not_null()
-                & (pl.col("statement").str.contains(CANDIDATE) | odd)
-            )
+        candidate = pl.col("statement").is_not_null() & (
+            pl.col("statement").str.contains(CANDIDATE) | odd
+        )
+        df = (  # the raw texts are searched first: only the candidates are prepared
+            prepare(tables["db_audit"].filter(candidate), ctx)
+            .filter(candidate)
             .with_columns(pl.col("user").is_in(app).alias("app"))
             .collect()
         )
