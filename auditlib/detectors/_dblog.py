@@ -604,10 +604,9 @@ def id_pattern(ids: pl.Series, max_shapes: int = 64) -> str | None:
     (digit runs generalised, letters and punctuation kept), or, when ids come in too many
     shapes, any alphanumeric token with a digit; None without ids. Shapes
     (:func:`id_shapes`) may be given for ids: a shape's shape is itself."""
-    ids = ids.drop_nulls().unique()
-    if ids.len() == 0:
+    shapes = id_shapes(ids).sort().to_list()
+    if not shapes:
         return None
-    shapes = _digits_out(ids).unique().sort().to_list()
     if len(shapes) > max_shapes:
         return GENERIC_ID
     out = [_shape_regex(s, bounds=True) for s in shapes]

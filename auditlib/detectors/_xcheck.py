@@ -33,6 +33,8 @@ from auditlib.detectors._dblog import (
     PREPARED,
     WRITE_VERBS,
     id_pattern,
+    id_shapes,
+    id_tokens,
     object_tokens,
     prepare,
     prepared,
@@ -246,8 +248,12 @@ def evidence(out: pl.DataFrame, rows: pl.DataFrame, audit: pl.LazyFrame) -> pl.D
 def links(stmts: pl.DataFrame, biz: pl.DataFrame) -> pl.DataFrame:
     """``(stmt, object_id)`` for business object ids found in the statements' text or
     parameters (``biz`` holds ``object_id``)."""
-    pattern = id_pattern(biz["object_id"])
-    return object_tokens(stmts, biz.select("object_id"), pattern)
+    ids = biz.select(pl.col("object_id").drop_nulls().unique())  # once: millions of ids
+    pattern = id_pattern(id_shapes(ids["object_id"], distinct=True))  # a shape's shape is itself
+    if pattern is None or stmts.height == 0:
+        return object_tokens(stmts, ids, None)
+    return id_tokens(stmts, pattern).join(ids, on="object_id", how="semi").select(
+        "stmt", "object_id")
 
 
 def gap_text(col: str, lang: str) -> pl.Expr:

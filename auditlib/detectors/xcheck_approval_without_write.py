@@ -24,6 +24,7 @@ statements carry another key (an approval-flow table keyed by a flow number).
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from auditlib.alerts.schema import ref
@@ -122,19 +123,22 @@ class XcheckApprovalWithoutWrite(Detector):
         near = biz.join(pairs, on="object_id", how="left").with_columns(
             (pl.col("db_time") - pl.col("biz_time")).abs().alias("gap")
         )
-        ok = near.filter(pl.col("gap") <= tol).select("_b").unique()
-        rate = ok.height / biz.height
+        # matched events as flags indexed by business-log row (a gather, not a unique of
+        # millions of rows and anti joins)
+        hit = np.zeros(int(biz["_b"].max()) + 1, dtype=bool)
+        hit[near.filter(pl.col("gap") <= tol)["_b"].to_numpy()] = True
+        matched = pl.lit(pl.Series(hit)).gather(pl.col("_b"))
+        rate = int(hit.sum()) / biz.height
         if biz.height >= 20 and rate < self.min_link_rate:
             return no_findings()
         nearest = (  # for the explanation: only the business events left unmatched
-            near.filter(pl.col("gap").is_not_null())
-            .join(ok, on="_b", how="anti")
+            near.filter(pl.col("gap").is_not_null() & ~matched)
             .sort("gap", "db_time")  # ties: the earlier write
             .group_by("_b")
             .agg(pl.col("db_time").first().alias("near_time"), pl.col("gap").first())
         )
         del near
-        out = biz.join(ok, on="_b", how="anti")
+        out = biz.filter(~matched)
         if out.height == 0:
             return no_findings()
         cols = ("event_id", "user_id", "action", "object_type", "unit_id")
