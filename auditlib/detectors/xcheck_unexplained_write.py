@@ -178,13 +178,11 @@ class XcheckUnexplainedWrite(Detector):
         # statements are numbered densely (``stmt``): their times and whether each is
         # matched are arrays indexed by number, read by a gather instead of hash joins
         size = int(every["stmt"].max()) + 1
-        at = pl.Series("db_time", [None], stm.schema["db_time"]).extend_constant(None, size - 1)
+        at = pl.repeat(None, size, dtype=stm.schema["db_time"], eager=True).alias("db_time")
         at = at.scatter(stm["stmt"], stm["db_time"])
-        pairs = (
-            found.join(biz_ids, on="object_id", how="semi")
-            .pipe(lambda f: f.with_columns(at.gather(f["stmt"])))
-            .drop_nulls("db_time")  # statements outside the judged ones (``stm``)
-        )
+        linked = found.join(biz_ids, on="object_id", how="semi")
+        # (a null time: a statement outside the judged ones, ``stm``)
+        pairs = linked.with_columns(at.gather(linked["stmt"])).drop_nulls("db_time")
         gap = (pl.col("biz_time") - pl.col("db_time")).abs().alias("gap")
         hit = np.zeros(size, dtype=bool)
         hit[pairs.join(biz, on="object_id").filter(gap <= tol)["stmt"].to_numpy()] = True
