@@ -84,9 +84,13 @@ def repeated(frame: pl.DataFrame, *cols: str) -> pl.Series:
     >>> wide = pl.DataFrame({"a": [2**40, 2**40, 7], "b": [2**40, 2**40, 2**40]})  # 82 bits
     >>> repeated(wide, "a", "b").to_list()
     [True, True, False]
+    >>> repeated(pl.DataFrame({"a": [None, None, 1]}), "a").to_list()
+    [True, True, False]
     """
     if frame.height == 0:
         return pl.Series(cols[0], [], pl.Boolean)
+    if any(frame.get_column(c).null_count() for c in cols):  # a null is a value too
+        return frame.select(pl.len().over(*cols) > 1).to_series()
     if len(cols) == 1:  # (any integer column, a hash for instance)
         keys = frame.get_column(cols[0])
     else:
