@@ -96,8 +96,8 @@ def repeated(frame: pl.DataFrame, *cols: str) -> pl.Series:
     else:
         top = frame.select(pl.max(c).cast(pl.Int64) for c in cols).row(0)
         low = frame.select(pl.min(c).cast(pl.Int64) for c in cols).row(0)
-        bits = [int(t or 0).bit_length() for t in top]
-        if min(v or 0 for v in low) < 0 or sum(bits) > 64:
+        bits = [int(t).bit_length() for t in top]  # (no nulls here)
+        if min(low) < 0 or sum(bits) > 64:
             return frame.select(pl.len().over(*cols) > 1).to_series()
         key, shift = pl.lit(0, pl.UInt64), 0
         for c, b in zip(reversed(cols), reversed(bits), strict=True):

@@ -477,7 +477,9 @@ def compare_alerts(a: str, b: str, notes: list[str] | None = None) -> list[str]:
     return out
 
 
-def bench(records: int, repeats: int | None, engines: list[str], seed: int, ram: bool = False) -> int:
+def bench(
+    records: int, repeats: int | None, engines: list[str], seed: int, ram: bool = False
+) -> int:
     from benchmarks.logs_data import ensure_logs
 
     d = ensure_logs(records, seed)

@@ -338,25 +338,23 @@ def matching(
     # what the voucher ids leave: vouchers unmatched by id, CNY rows naming no voucher
     rest_v = pl.Series(ids.partner & ~p_matched)
     rest_b = pl.Series(ids.keep & ids.cny & ~named)
-    rest = (
-        pay.select("voucher_id", "unit_id", "pay_date", "amount", "payee_account")
-        .collect()
-        .filter(rest_v)
-        .with_columns(pl.Series("p", np.flatnonzero(rest_v.to_numpy())),
-                      fen(pl.col("amount")).alias("fen"),
-                      account_key(pl.col("payee_account")).alias("acct"))
-        .join(wd, left_on="pay_date", right_on="date", how="left")
-    )
-    rest_rows = (
-        bnk.select("bank_ref", "value_date", "amount", "payee_account", "payer_account")
-        .collect()
-        .filter(rest_b)
-        .with_columns(pl.Series("b", np.flatnonzero(rest_b.to_numpy())),
-                      fen(pl.col("amount")).alias("fen"),
-                      account_key(pl.col("payee_account")).alias("acct"),
-                      account_key(pl.col("payer_account")).alias("payer_key"))
-        .join(wd, left_on="value_date", right_on="date", how="left")
-    )
+    def left_over(lf: pl.LazyFrame, mask: pl.Series, pos: str, day: str, cols: tuple[str, ...],
+                  keys: dict[str, str]) -> pl.DataFrame:
+        """The rows ``mask`` keeps, with their position (``pos``), ``fen``, account keys
+        (``keys``: column → name) and working-day index of ``day``."""
+        return (
+            lf.select(*cols, "amount", *keys).collect()
+            .filter(mask)
+            .with_columns(pl.Series(pos, np.flatnonzero(mask.to_numpy())),
+                          fen(pl.col("amount")).alias("fen"),
+                          *(account_key(pl.col(c)).alias(k) for c, k in keys.items()))
+            .join(wd, left_on=day, right_on="date", how="left")
+        )
+
+    rest = left_over(pay, rest_v, "p", "pay_date", ("voucher_id", "unit_id", "pay_date"),
+                     {"payee_account": "acct"})
+    rest_rows = left_over(bnk, rest_b, "b", "value_date", ("bank_ref", "value_date"),
+                          {"payee_account": "acct", "payer_account": "payer_key"})
     v_pos, b_pos = rest.select("voucher_id", "p"), rest_rows.select("bank_ref", "b")
     passes = (
         ("amount", None, None),

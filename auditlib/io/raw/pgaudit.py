@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import mmap
 import re
